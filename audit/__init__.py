@@ -1,0 +1,1 @@
+"""The disclosure log: Merkle tree, sequencer, checkpoints, proofs and verification."""

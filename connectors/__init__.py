@@ -1,0 +1,1 @@
+"""One adapter per source: native files and feeds in, canonical records (schemas) out."""

@@ -1,0 +1,1 @@
+"""Format readers for source files."""

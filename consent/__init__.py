@@ -1,0 +1,1 @@
+"""Consent records, legal bases and the pure policy decision."""

@@ -1,0 +1,1 @@
+"""The hub: an interagency welfare data-exchange hub (the application and its only HTTP layer)."""

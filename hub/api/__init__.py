@@ -1,0 +1,1 @@
+"""Thin routers and wire payloads; no business logic lives here."""

@@ -1,0 +1,1 @@
+"""OAuth 2 client-credentials authorisation server and the bearer-token guard of the API."""

@@ -1,0 +1,1 @@
+"""The programme catalogue as the hub serves it (loaded from `schemas/catalogue/`)."""

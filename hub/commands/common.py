@@ -1,0 +1,50 @@
+"""What every command shares: settings, a console, and running async work with clean errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.database import Database
+from hub.kit.errors import HubError
+from hub.settings import Settings
+from hub.vault import KeySetError
+
+T = TypeVar("T")
+console = Console()
+errors = Console(stderr=True)
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def run(coroutine: Awaitable[T]) -> T:
+    """Run async work; domain errors become a one-line message and exit status 1."""
+    try:
+        return asyncio.run(coroutine)  # type: ignore[arg-type]
+    except HubError as exc:
+        details = "".join(f"\n  {e['field']}: {e['reason']}" for e in exc.errors or [])
+        raise fail(f"{exc}{details}") from None
+    except KeySetError as exc:
+        raise fail(str(exc)) from None
+
+
+async def in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """One CLI job = one transaction (DESIGN.md: the request or the CLI job commits)."""
+    db = Database(settings().database)
+    try:
+        async with db.transaction() as session:
+            return await work(session)
+    finally:
+        await db.dispose()

@@ -1,0 +1,1 @@
+"""Shared kernel: the SQLAlchemy base, domain errors, clock and identifiers."""

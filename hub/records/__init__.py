@@ -1,0 +1,1 @@
+"""Canonical records held by the hub: persons, enrolments and attribute facts."""

@@ -1,0 +1,102 @@
+"""Persons, enrolments and attribute facts, as standardised from the sources.
+
+A person's RRN is stored only AES-256-GCM encrypted (`rrn_sealed`, key id `rrn_kid`) and is
+found through a keyed HMAC blind index (`rrn_index`, key id `rrn_index_kid`): 개인정보 보호법
+§24-2 requires resident registration numbers to be encrypted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.kit.base import Base
+from hub.kit.clock import utcnow
+from hub.kit.ids import new_uuid
+
+
+class Person(Base):
+    __tablename__ = "persons"
+    __table_args__ = (
+        UniqueConstraint("rrn_index_kid", "rrn_index"),
+        CheckConstraint("civil_status IN ('alive', 'deceased', 'deregistered')", name="civil"),
+        CheckConstraint("sex IN ('male', 'female')", name="sex"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    rrn_kid: Mapped[str] = mapped_column(String(64))
+    rrn_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    rrn_index_kid: Mapped[str] = mapped_column(String(64))
+    rrn_index: Mapped[bytes] = mapped_column(LargeBinary(32))
+    name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[dt.date]
+    sex: Mapped[str] = mapped_column(String(6))
+    region_code: Mapped[str | None] = mapped_column(String(10), default=None)
+    household_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    civil_status: Mapped[str] = mapped_column(String(16), default="alive")
+    civil_status_date: Mapped[dt.date | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Enrolment(Base):
+    """A person's place in a programme, as the source organisation reported it.
+
+    Idempotent by (source organisation, source record id): a re-sent record updates, never
+    duplicates. Money is integer won.
+    """
+
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        UniqueConstraint("source_org", "source_record_id"),
+        CheckConstraint("status IN ('active', 'suspended', 'ended')", name="status"),
+        CheckConstraint("amount_won IS NULL OR amount_won >= 0", name="amount"),
+        CheckConstraint("period_end IS NULL OR period_end >= period_start", name="period"),
+        Index(None, "programme_code", "period_start"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), index=True)
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programmes.code"))
+    source_org: Mapped[str] = mapped_column(ForeignKey("organisations.code"))
+    source_record_id: Mapped[str] = mapped_column(String(128))
+    period_start: Mapped[dt.date]
+    period_end: Mapped[dt.date | None] = mapped_column(default=None)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    amount_won: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AttributeFact(Base):
+    """One fact about a person (e.g. basic-livelihood recipient = true) over a validity period."""
+
+    __tablename__ = "attribute_facts"
+    __table_args__ = (
+        UniqueConstraint("source_org", "source_record_id", "attribute"),
+        Index(None, "person_id", "attribute"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"))
+    attribute: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON)
+    valid_from: Mapped[dt.date]
+    valid_to: Mapped[dt.date | None] = mapped_column(default=None)
+    source_org: Mapped[str] = mapped_column(ForeignKey("organisations.code"))
+    source_record_id: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

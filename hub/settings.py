@@ -1,0 +1,91 @@
+"""Runtime settings, read from `HUB_*` environment variables (pydantic-settings).
+
+The embedded default is a SQLite file and a key-set file under `var/`; production names a
+PostgreSQL server in `HUB_DATABASE_URL` and a key set kept outside the database in
+`HUB_KEYS_FILE` (DESIGN.md: keys live outside the database).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Map plain `postgresql://` and `sqlite://` URLs onto the async drivers the hub uses."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Every knob of the hub; the names below are the `HUB_` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    var_dir: Path = Field(
+        default=Path("var"), description="Where the embedded default keeps files."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file var/hub.db."
+    )
+    keys_file: Path | None = Field(default=None, description="Key-set file; default var/keys.json.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="External base URL: the OAuth issuer and the token endpoint audience.",
+    )
+    access_token_ttl: int = Field(default=600, ge=60, le=3600, description="Seconds.")
+    assertion_max_age: int = Field(
+        default=300, ge=30, le=3600, description="Longest accepted client-assertion lifetime."
+    )
+    clock_leeway: int = Field(default=30, ge=0, le=300, description="Seconds of clock skew.")
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    sql_echo: bool = False
+
+    @field_validator("public_url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str) -> str:
+        """OAuth 2 requires TLS (RFC 6749 §3.2.1); plain http only on this machine (demo)."""
+        parts = urlsplit(value)
+        if parts.scheme == "https" and parts.hostname:
+            return value.rstrip("/")
+        if parts.scheme == "http" and parts.hostname in _LOOPBACK:
+            return value.rstrip("/")
+        raise ValueError("must be an https:// URL (http:// only for 127.0.0.1 or localhost)")
+
+    @cached_property
+    def database(self) -> str:
+        """The async SQLAlchemy URL in force."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'hub.db').as_posix()}"
+
+    @cached_property
+    def keys_path(self) -> Path:
+        return self.keys_file or self.var_dir / "keys.json"
+
+    @property
+    def issuer(self) -> str:
+        return self.public_url
+
+    @property
+    def token_endpoint(self) -> str:
+        return f"{self.public_url}/oauth/token"
+
+    @property
+    def resource_audience(self) -> str:
+        """The `aud` of access tokens (RFC 9068 §3: the resource the token is meant for)."""
+        return f"{self.public_url}/v1"
