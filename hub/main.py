@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the hub. The catalogue is validated here, so a broken catalogue stops start-up."""
     settings = settings or Settings()
     hub_logging.configure(settings.log_level, settings.log_format)
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(settings.catalogue_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

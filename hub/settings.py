@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default: SQLite file var/hub.db."
     )
     keys_file: Path | None = Field(default=None, description="Key-set file; default var/keys.json.")
+    catalogue_dir: Path | None = Field(
+        default=None, description="Catalogue folder; default: the one shipped in schemas/catalogue."
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="External base URL: the OAuth issuer and the token endpoint audience.",

@@ -243,3 +243,29 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert (var / "keys.json").read_bytes() == keys_before
     assert json.loads((var / "demo-clients.json").read_text()) == clients_before
+
+
+def test_bad_setting_is_reported_by_name(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["serve"], env={"HUB_VAR_DIR": str(tmp_path), "HUB_PUBLIC_URL": "http://example.org"}
+    )
+    assert result.exit_code == 1
+    assert "HUB_PUBLIC_URL" in result.output
+    assert "https://" in result.output
+
+
+def test_serve_refuses_a_broken_catalogue(tmp_path: Path) -> None:
+    import shutil
+
+    import schemas
+
+    broken = tmp_path / "catalogue"
+    shutil.copytree(Path(schemas.__file__).parent / "catalogue", broken)
+    text = (broken / "programmes.yaml").read_text(encoding="utf-8")
+    (broken / "programmes.yaml").write_text(text.replace("ministry: KFS", "ministry: NOBODY", 1))
+    result = runner.invoke(
+        app, ["serve"], env={"HUB_VAR_DIR": str(tmp_path), "HUB_CATALOGUE_DIR": str(broken)}
+    )
+    assert result.exit_code == 1
+    assert "programmes.yaml" in result.output
+    assert "NOBODY" in result.output

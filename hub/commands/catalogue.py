@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from hub.catalogue import service
-from hub.commands.common import console, fail, in_transaction, run
+from hub.commands.common import console, fail, in_transaction, run, settings
 from schemas.catalogue import CatalogueError, load_catalogue
 
 app = typer.Typer(help="The programme catalogue (schemas/catalogue/*.yaml).")
@@ -35,6 +35,6 @@ def check(
 @app.command()
 def load() -> None:
     """Upsert the shipped catalogue's organisations and programmes into the database."""
-    catalogue = _load(None)
+    catalogue = _load(settings().catalogue_dir)
     count = run(in_transaction(lambda s: service.sync(s, catalogue)))
     console.print(f"{count} programmes loaded (hash {catalogue.hash[:16]}…)")

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +22,14 @@ errors = Console(stderr=True)
 
 
 def settings() -> Settings:
-    return Settings()
+    """The settings from HUB_* variables; a bad value is reported by name, not as a traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"HUB_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise fail(f"invalid settings: {problems}") from None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -71,7 +71,7 @@ def prepare(var_dir: Path) -> list[DemoClient]:
         KeySet.generate(utcnow()).save(current.keys_path)
         console.print(f"created key set {current.keys_path}")
     migrations.upgrade(current.database)
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(current.catalogue_dir)
     run(in_transaction(lambda s: catalogue_service.sync(s, catalogue)))
     path = var_dir / "demo-clients.json"
     saved: dict[str, DemoClient] = {}

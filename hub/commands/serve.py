@@ -10,6 +10,7 @@ import uvicorn
 
 from hub import migrations
 from hub.commands.common import console, fail, settings
+from schemas.catalogue import CatalogueError, load_catalogue
 
 OPENAPI_PATH = Path("openapi/hub.v1.json")
 
@@ -17,6 +18,10 @@ OPENAPI_PATH = Path("openapi/hub.v1.json")
 def ensure_ready() -> None:
     """Refuse to serve a database that is not migrated or a missing key set, with the fix."""
     current = settings()
+    try:
+        load_catalogue(current.catalogue_dir)
+    except CatalogueError as exc:
+        raise fail(f"the catalogue is broken: {exc}") from None
     if not current.keys_path.exists():
         raise fail(f"no key set at {current.keys_path}; run `hub keys init` (or `hub demo`)")
     revision = migrations.current(current.database)
