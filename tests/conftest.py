@@ -11,6 +11,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -57,39 +58,37 @@ def drop_postgres_database(name: str) -> None:
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@contextmanager
+def migrated_database(backend: str, folder: Path) -> Iterator[str]:
+    """A new database of `backend`, migrated to head; a PostgreSQL one is dropped afterwards."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{folder / 'hub.db'}"
+        migrations.upgrade(url)
+        yield url
+        return
+    url, name = postgres_database()
+    try:
+        migrations.upgrade(url)
+        yield url
+    finally:
+        drop_postgres_database(name)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A migrated database of each backend, shared by the session's tests."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "hub.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        migrations.upgrade(url)
+    with migrated_database(request.param, tmp_path_factory.mktemp("sqlite")) as url:
         yield url
-        return
-    url, name = postgres_database()
-    try:
-        migrations.upgrade(url)
-        yield url
-    finally:
-        drop_postgres_database(name)
 
 
 @pytest.fixture
 def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     """An empty, migrated database of the same backend, for tests that touch every row."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-        migrations.upgrade(url)
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgres"
+    with migrated_database(backend, tmp_path) as url:
         yield url
-        return
-    url, name = postgres_database()
-    try:
-        migrations.upgrade(url)
-        yield url
-    finally:
-        drop_postgres_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.problems import problem_responses
 from hub.auth import repository as clients
@@ -20,11 +20,13 @@ router = APIRouter(prefix="/v1", tags=["directory"], responses=problem_responses
 
 
 class OrganisationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     kind: str
     name_ko: str
     name_en: str
-    parent: str | None
+    parent: str | None = Field(validation_alias="parent_code")
     region_code: str | None
 
 
@@ -34,11 +36,13 @@ class OrganisationList(BaseModel):
 
 
 class ClientOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     client_id: str
-    organisation: str
+    organisation: str = Field(validation_alias="organisation_code")
     name: str
     auth_method: str
-    scopes: list[str]
+    scopes: list[str] = Field(validation_alias="scope_list")
     enabled: bool
     created_at: dt.datetime
 
@@ -54,17 +58,7 @@ async def list_organisations(
 ) -> OrganisationList:
     """List the organisations registered with the hub."""
     rows = await organisations.list_all(session, kind.value if kind else None)
-    items = [
-        OrganisationOut(
-            code=o.code,
-            kind=o.kind,
-            name_ko=o.name_ko,
-            name_en=o.name_en,
-            parent=o.parent_code,
-            region_code=o.region_code,
-        )
-        for o in rows
-    ]
+    items = [OrganisationOut.model_validate(o) for o in rows]
     return OrganisationList(items=items, count=len(items))
 
 
@@ -76,16 +70,5 @@ async def list_clients(
 ) -> ClientList:
     """List API clients and their scopes (operators only)."""
     rows = await clients.list_clients(session, organisation)
-    items = [
-        ClientOut(
-            client_id=c.client_id,
-            organisation=c.organisation_code,
-            name=c.name,
-            auth_method=c.auth_method,
-            scopes=c.scope_list,
-            enabled=c.enabled,
-            created_at=c.created_at,
-        )
-        for c in rows
-    ]
+    items = [ClientOut.model_validate(c) for c in rows]
     return ClientList(items=items, count=len(items))

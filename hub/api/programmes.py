@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.problems import problem_responses
 from hub.auth.dependencies import Caller, DbSession
@@ -22,8 +22,10 @@ CODE = r"^[A-Z]{2,6}(-[A-Z0-9]+)+$"
 
 
 class ProgrammeSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
-    ministry: str | None
+    ministry: str | None = Field(validation_alias="ministry_code")
     name_ko: str
     name_en: str
     category: str
@@ -43,16 +45,7 @@ async def list_programmes(
 ) -> ProgrammeList:
     """List catalogue programmes, optionally by ministry or category."""
     rows = await repository.list_programmes(session, ministry=ministry, category=category)
-    items = [
-        ProgrammeSummary(
-            code=r.code,
-            ministry=r.ministry_code,
-            name_ko=r.name_ko,
-            name_en=r.name_en,
-            category=r.category,
-        )
-        for r in rows
-    ]
+    items = [ProgrammeSummary.model_validate(r) for r in rows]
     return ProgrammeList(items=items, count=len(items))
 
 

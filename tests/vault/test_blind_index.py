@@ -17,16 +17,6 @@ NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 22)
 
 
-@pytest.fixture(scope="module")
-def keyset() -> KeySet:
-    return KeySet.generate(NOW)
-
-
-@pytest.fixture(scope="module")
-def other_keyset() -> KeySet:
-    return KeySet.generate(NOW)
-
-
 @st.composite
 def rrns(draw: st.DrawFn) -> ResidentRegistrationNumber:
     born = draw(st.dates(min_value=date(1900, 1, 1), max_value=date(1999, 12, 31)))

@@ -16,16 +16,6 @@ from hub.vault.cipher import associated_data
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def keyset() -> KeySet:
-    return KeySet.generate(NOW)
-
-
-@pytest.fixture(scope="module")
-def other_keyset() -> KeySet:
-    return KeySet.generate(NOW)
-
-
 names = st.text(min_size=1, max_size=30).filter(lambda s: "|" not in s)
 row_ids = st.one_of(st.uuids(), st.integers(min_value=0, max_value=2**63), names)
 

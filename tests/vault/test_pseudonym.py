@@ -22,16 +22,6 @@ organisations = st.one_of(
 )
 
 
-@pytest.fixture(scope="module")
-def keyset() -> KeySet:
-    return KeySet.generate(NOW)
-
-
-@pytest.fixture(scope="module")
-def other_keyset() -> KeySet:
-    return KeySet.generate(NOW)
-
-
 @given(person=st.uuids(), organisation=organisations)
 def test_stable_per_person_and_organisation(
     keyset: KeySet, person: uuid.UUID, organisation: str
