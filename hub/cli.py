@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from hub.commands import catalogue, clients, db, demo, keys, orgs, serve
+from hub import logging as hub_logging
+from hub.commands import catalogue, clients, db, demo, ingest, keys, orgs, serve
 
 app = typer.Typer(
     help="Interagency welfare data-exchange hub.",
@@ -12,9 +13,22 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold personal data
     rich_markup_mode="rich",
 )
+
+
+@app.callback()
+def main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show informational logs."),
+) -> None:
+    """Interagency welfare data-exchange hub."""
+    # Commands print their own summaries; logs are for problems unless asked for.
+    # (`hub serve` configures its own JSON logs when the app starts.)
+    hub_logging.configure("INFO" if verbose else "WARNING", "console")
+
+
 app.command()(serve.serve)
 app.command()(demo.demo)
 app.command()(serve.openapi)
+app.command()(ingest.ingest)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(orgs.app, name="orgs")

@@ -9,8 +9,9 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 
+from connectors.registry import load_mappings
 from hub import logging as hub_logging
-from hub.api import directory, health, problems, programmes
+from hub.api import directory, health, ingest, problems, programmes
 from hub.api.middleware import RequestContext
 from hub.auth import router as auth_router
 from hub.catalogue import service as catalogue_service
@@ -29,10 +30,12 @@ client credentials at `/oauth/token`.
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the hub. The catalogue is validated here, so a broken catalogue stops start-up."""
+    """Build the hub. The catalogue and the source mappings are validated here, so a broken
+    file stops start-up with a message naming it."""
     settings = settings or Settings()
     hub_logging.configure(settings.log_level, settings.log_format)
     catalogue = load_catalogue(settings.catalogue_dir)
+    mappings = load_mappings(catalogue, settings.mapping_dirs)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,10 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keyring = KeyRing(settings.keys_path)
     app.state.catalogue = catalogue
+    app.state.mappings = mappings
     problems.install(app)
     app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(auth_router.router)
     app.include_router(programmes.router)
     app.include_router(directory.router)
+    app.include_router(ingest.router)
     return app

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     catalogue_dir: Path | None = Field(
         default=None, description="Catalogue folder; default: the one shipped in schemas/catalogue."
     )
+    mappings_dir: Path | None = Field(
+        default=None, description="Extra folder of source mappings (a new source = a new file)."
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="External base URL: the OAuth issuer and the token endpoint audience.",
@@ -79,6 +82,10 @@ class Settings(BaseSettings):
     @cached_property
     def keys_path(self) -> Path:
         return self.keys_file or self.var_dir / "keys.json"
+
+    @property
+    def mapping_dirs(self) -> tuple[Path, ...]:
+        return (self.mappings_dir,) if self.mappings_dir else ()
 
     @property
     def issuer(self) -> str:

@@ -198,6 +198,19 @@ class ApplicationInfo(BaseModel):
     where: LongText
 
 
+class ConferredAttribute(BaseModel):
+    """An attribute fact that an enrolment in the programme establishes for its period.
+
+    Example: being in 생계급여 makes a person a basic-livelihood recipient (국민기초생활 보장법
+    §2). Ingestion derives these facts from enrolments, so the rule is data, not code.
+    """
+
+    model_config = FROZEN_STRICT
+
+    attribute: AttributeCode
+    value: StrictBool | EnumValue
+
+
 class Programme(BaseModel):
     """A welfare programme (programmes.yaml)."""
 
@@ -221,6 +234,8 @@ class Programme(BaseModel):
     verified_attributes: tuple[AttributeCode, ...] = ()
     """Attributes the programme's staff verify through the hub at application (partner checks),
     e.g. 아이돌봄서비스 asks for the health-insurance payment status."""
+    confers: tuple[ConferredAttribute, ...] = ()
+    """Attribute facts an enrolment establishes (derived at ingestion)."""
     application: ApplicationInfo
     benefit_kind: BenefitKind | None = None
     legal_basis: ShortText | None = None
@@ -246,4 +261,5 @@ class Programme(BaseModel):
     def attribute_codes(self) -> frozenset[str]:
         """Every attribute the requirements and partner checks refer to."""
         codes: frozenset[str] = frozenset(self.verified_attributes)
+        codes = codes.union(c.attribute for c in self.confers)
         return codes.union(*(r.attribute_codes() for r in self.requirements))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import datetime
+import itertools
+import random
 import secrets
 import socket
 import threading
@@ -98,3 +101,15 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=20)
+
+
+_serial = itertools.count(random.SystemRandom().randrange(100_000, 800_000))
+
+
+def new_rrn(birth: datetime.date | None = None, *, female: bool = False) -> str:
+    """A valid, unique (per test run) synthetic RRN; never a real person's."""
+    rng = random.SystemRandom()
+    birth = birth or datetime.date(1940, 1, 1) + datetime.timedelta(days=rng.randrange(0, 25_000))
+    century = 1 if birth.year < 2000 else 3
+    gender = century + (1 if female else 0)
+    return f"{birth:%y%m%d}-{gender}{next(_serial):06d}"

@@ -6,16 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.catalogue.models import Programme
+from hub.database import insert_for
 from hub.organisations.models import Organisation
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 async def upsert(
@@ -24,7 +19,7 @@ async def upsert(
     """Insert or update `rows` by primary key `key` (INSERT … ON CONFLICT DO UPDATE)."""
     if not rows:
         return
-    statement = _insert(session, table).values(list(rows))
+    statement = insert_for(session, table).values(list(rows))
     columns = {c: statement.excluded[c] for c in rows[0] if c != key}
     await session.execute(statement.on_conflict_do_update(index_elements=[key], set_=columns))
 

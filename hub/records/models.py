@@ -77,18 +77,30 @@ class Enrolment(Base):
     period_end: Mapped[dt.date | None] = mapped_column(default=None)
     status: Mapped[str] = mapped_column(String(16), default="active")
     amount_won: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the record's canonical content: a re-sent identical record changes nothing."""
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("ingest_batches.id"), default=None, index=True
+    )
+    """The batch that last wrote the record (a repeat in the same batch is a conflict)."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class AttributeFact(Base):
-    """One fact about a person (e.g. basic-livelihood recipient = true) over a validity period."""
+    """One fact about a person (e.g. basic-livelihood recipient = true) over a validity period.
+
+    Either reported by a source (keyed by source organisation, record id and attribute) or
+    derived from an enrolment whose programme `confers` it (keyed by enrolment and attribute).
+    """
 
     __tablename__ = "attribute_facts"
     __table_args__ = (
         UniqueConstraint("source_org", "source_record_id", "attribute"),
+        UniqueConstraint("enrolment_id", "attribute", "value_key"),
         Index(None, "person_id", "attribute"),
         CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity"),
+        CheckConstraint("(source_record_id IS NULL) <> (enrolment_id IS NULL)", name="one_origin"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
@@ -97,6 +109,41 @@ class AttributeFact(Base):
     value: Mapped[Any] = mapped_column(JSON)
     valid_from: Mapped[dt.date]
     valid_to: Mapped[dt.date | None] = mapped_column(default=None)
+    value_key: Mapped[str] = mapped_column(String(64))
+    """The value as text, so a multi-valued attribute can hold one fact per value."""
     source_org: Mapped[str] = mapped_column(ForeignKey("organisations.code"))
-    source_record_id: Mapped[str] = mapped_column(String(128))
+    source_record_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    enrolment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("enrolments.id", ondelete="CASCADE"), default=None
+    )
+    fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("ingest_batches.id"), default=None, index=True
+    )
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StatusEvent(Base):
+    """A civil-status change reported by the resident registry (MOIS): death, 말소, move.
+
+    Idempotent by (source organisation, source event id). Later issues fan these out as alerts.
+    """
+
+    __tablename__ = "status_events"
+    __table_args__ = (
+        UniqueConstraint("source_org", "source_event_id"),
+        Index(None, "person_id", "effective_date"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    type: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"))
+    effective_date: Mapped[dt.date]
+    source_org: Mapped[str] = mapped_column(ForeignKey("organisations.code"))
+    source_event_id: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("ingest_batches.id"), default=None, index=True
+    )
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

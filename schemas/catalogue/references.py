@@ -103,6 +103,13 @@ def _requirement_problems(programme: Programme, attributes: Mapping[str, Attribu
     for code in sorted(programme.attribute_codes()):
         if code not in attributes:
             found.append(f"attribute '{code}' is not defined in {ATTRIBUTES}")
+    for conferred in programme.confers:
+        attribute = attributes.get(conferred.attribute)
+        if attribute is not None and not attribute.accepts(conferred.value):
+            found.append(
+                f"confers '{conferred.attribute}' = {conferred.value!r}, which that "
+                f"{attribute.value_type.value} attribute does not accept"
+            )
     for requirement in iter_requirements(programme.requirements):
         if isinstance(requirement, AttributeRequirement):
             attribute = attributes.get(requirement.attribute)

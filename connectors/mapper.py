@@ -1,0 +1,223 @@
+"""Turning one raw row into canonical records (schemas/), or into a rejection that says which
+row, which field and why, without quoting personal data.
+
+Pure: no I/O. The pipeline (hub/ingest) feeds rows from a reader and stores what comes out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from connectors.mapping import (
+    INTEGER_FIELDS,
+    PERSONAL_FIELDS,
+    FieldMap,
+    Mapping,
+    RecordKind,
+)
+from connectors.readers.base import RawRow
+from schemas.attribute import AttributeFact, AttributeValueType
+from schemas.catalogue import Catalogue
+from schemas.enrolment import EnrolmentRecord
+from schemas.event import StatusEventRecord
+from schemas.identifiers import InvalidRRN, ResidentRegistrationNumber, parse_rrn
+from schemas.person import PersonRecord
+
+CanonicalRecord = EnrolmentRecord | StatusEventRecord | AttributeFact
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """A row that became canonical records."""
+
+    row: int
+    location: str
+    rrn: ResidentRegistrationNumber
+    person: PersonRecord
+    record: CanonicalRecord
+    key: str
+    """The record's id within its source (source record id or source event id)."""
+    fingerprint: str
+    """SHA-256 of the row's canonical content: equal fingerprints mean nothing changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A row that could not be accepted. `reason` never quotes personal data."""
+
+    row: int
+    location: str
+    field: str
+    reason: str
+
+
+class _Reject(Exception):
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+
+
+def _human(pattern: str) -> str:
+    """strptime pattern as people write it: %Y%m%d → YYYYMMDD."""
+    for code, shown in (("%Y", "YYYY"), ("%m", "MM"), ("%d", "DD"), ("%y", "YY")):
+        pattern = pattern.replace(code, shown)
+    return pattern
+
+
+def _label(name: str, field: FieldMap) -> str:
+    return f"{name} ({field.column})" if field.column else name
+
+
+class Mapper:
+    """Applies one source's mapping for one sending organisation."""
+
+    def __init__(
+        self,
+        mapping: Mapping,
+        catalogue: Catalogue,
+        organisation: str,
+        *,
+        now: dt.datetime,
+    ) -> None:
+        self.mapping = mapping
+        self.catalogue = catalogue
+        self.organisation = organisation
+        self.now = now
+        self.today = now.date()
+
+    def map(self, raw: RawRow) -> Mapped | Rejection:
+        try:
+            return self._map(raw)
+        except _Reject as problem:
+            return Rejection(raw.number, raw.location, problem.field, problem.reason)
+
+    # -- fields ------------------------------------------------------------------------------
+
+    def _value(self, raw: RawRow, name: str) -> Any:
+        field = self.mapping.fields.get(name)
+        if field is None:
+            return None
+        text = field.value if field.column is None else raw.fields.get(field.column)
+        if text is not None:
+            text = text.strip()
+        if not text or text in field.blank:
+            if field.required:
+                raise _Reject(_label(name, field), "a value is required")
+            return None
+        if field.codes is not None:
+            if text not in field.codes:
+                shown = "" if name in PERSONAL_FIELDS else f" '{text}'"
+                raise _Reject(_label(name, field), f"code{shown} is not in the source's code list")
+            text = field.codes[text]
+        if field.date is not None:
+            return self._date(name, field, text)
+        if name in INTEGER_FIELDS:
+            try:
+                return int(text.replace(",", ""))
+            except ValueError:
+                raise _Reject(_label(name, field), "not a whole number") from None
+        return text
+
+    def _date(self, name: str, field: FieldMap, text: str) -> dt.date:
+        for pattern in field.date or ():
+            try:
+                return dt.datetime.strptime(text, pattern).date()  # noqa: DTZ007 (a date)
+            except ValueError:
+                continue
+        wanted = " or ".join(_human(p) for p in field.date or ())
+        raise _Reject(_label(name, field), f"not a real date in the form {wanted}")
+
+    # -- records -----------------------------------------------------------------------------
+
+    def _map(self, raw: RawRow) -> Mapped:
+        if raw.fields.get("__extra__") is not None:
+            raise _Reject("row", "the row has more fields than the header")
+        values = {name: self._value(raw, name) for name in self.mapping.fields}
+        try:
+            rrn = parse_rrn(values["rrn"], today=self.today)
+        except InvalidRRN as exc:
+            raise _Reject(_label("rrn", self.mapping.fields["rrn"]), str(exc)) from None
+        kind = self.mapping.record
+        key = values["source_event_id" if kind is RecordKind.STATUS_EVENT else "source_record_id"]
+        try:
+            person = PersonRecord(
+                source=self.organisation,
+                source_record_id=key,
+                rrn=SecretStr(rrn.canonical()),
+                name=values["name"],
+                birth_date=rrn.birth_date,
+                sex=rrn.sex,
+                region_code=values["region_code"],
+                household_id=values.get("household_id"),
+            )
+            record = self._record(kind, values)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"]) or "row"
+            raise _Reject(where, error["msg"].removeprefix("Value error, ")) from None
+        canonical = record.model_dump(mode="json", exclude={"reported_at", "as_of"})
+        content = repr(sorted(canonical.items())) + person.region_code + (person.household_id or "")
+        fingerprint = hashlib.sha256((rrn.canonical() + content).encode()).hexdigest()
+        return Mapped(raw.number, raw.location, rrn, person, record, key, fingerprint)
+
+    def _record(self, kind: RecordKind, values: dict[str, Any]) -> CanonicalRecord:
+        for start, end in (("period_start", "period_end"), ("valid_from", "valid_to")):
+            late, early = values.get(end), values.get(start)
+            if late is not None and early is not None and late < early:
+                raise _Reject(_label(end, self.mapping.fields[end]), f"is before {start}")
+        if kind is RecordKind.ENROLMENT:
+            if values["programme"] not in self.catalogue.programmes:
+                raise _Reject("programme", f"'{values['programme']}' is not a catalogue programme")
+            return EnrolmentRecord(
+                source=self.organisation,
+                source_record_id=values["source_record_id"],
+                programme=values["programme"],
+                period_start=values["period_start"],
+                period_end=values.get("period_end"),
+                status=values.get("status") or "active",
+                amount_won=values.get("amount_won"),
+            )
+        if kind is RecordKind.STATUS_EVENT:
+            details = {}
+            if values.get("new_region_code"):
+                details["new_region_code"] = values["new_region_code"]
+            return StatusEventRecord(
+                type=values["type"],
+                effective_date=values["effective_date"],
+                source=self.organisation,
+                source_event_id=values["source_event_id"],
+                reported_at=self.now,
+                details=details,
+            )
+        return AttributeFact(
+            attribute=values["attribute"],
+            value=self._attribute_value(values["attribute"], values["value"]),
+            valid_from=values["valid_from"],
+            valid_to=values.get("valid_to"),
+            source=self.organisation,
+            source_record_id=values["source_record_id"],
+            as_of=self.now,
+        )
+
+    def _attribute_value(self, code: str, text: str) -> bool | int | str:
+        attribute = self.catalogue.attributes.get(code)
+        if attribute is None:
+            raise _Reject("attribute", f"'{code}' is not a catalogue attribute")
+        value: bool | int | str = text
+        if attribute.value_type is AttributeValueType.BOOL:
+            if text not in ("true", "false"):
+                raise _Reject("value", "must map to true or false")
+            value = text == "true"
+        elif attribute.value_type is AttributeValueType.BAND:
+            try:
+                value = int(text)
+            except ValueError:
+                raise _Reject("value", "an income band must be a whole number") from None
+        if not attribute.accepts(value):
+            raise _Reject("value", f"not a value of attribute {code}")
+        return value

@@ -1,0 +1,1 @@
+"""Ingestion: source files in, canonical records stored, every rejected row explained."""

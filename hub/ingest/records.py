@@ -1,0 +1,310 @@
+"""Writing a chunk's canonical records in bulk, idempotently.
+
+Each record is keyed by (source organisation, source record/event id) and carries the
+fingerprint of its content. Against what is stored a row is: new (inserted), changed
+(updated), unchanged (nothing written), or, when the same batch already wrote that key with
+other content, a conflicting repeat (rejected). Attribute facts that a programme `confers`
+are re-derived for every enrolment written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectors.mapper import Mapped, Rejection
+from hub.kit.ids import new_uuid
+from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
+from schemas.attribute import AttributeFact as FactRecord
+from schemas.catalogue import Catalogue
+from schemas.enrolment import EnrolmentRecord
+from schemas.event import StatusEventRecord, StatusEventType
+
+CONFLICT = "repeated in this file with different content"
+
+
+@dataclass
+class Outcome:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def reject(self, row: Mapped, where: str, reason: str) -> None:
+        self.rejections.append(Rejection(row.row, row.location, where, reason))
+
+
+@dataclass(frozen=True)
+class Stored:
+    id: uuid.UUID
+    fingerprint: str
+    batch_id: uuid.UUID | None
+
+
+@dataclass
+class Plan:
+    inserts: list[Mapped] = field(default_factory=list)
+    updates: list[tuple[uuid.UUID, Mapped]] = field(default_factory=list)
+
+
+def classify(
+    rows: Sequence[Mapped], stored: dict[str, Stored], batch_id: uuid.UUID, outcome: Outcome
+) -> Plan:
+    """Decide per row: insert, update, unchanged, or conflicting repeat."""
+    plan = Plan()
+    seen: dict[str, Mapped] = {}
+    for row in rows:
+        earlier = seen.get(row.key)
+        if earlier is not None:
+            if earlier.fingerprint == row.fingerprint:
+                outcome.unchanged += 1
+            else:
+                outcome.reject(row, "source_record_id", f"{CONFLICT} (first at row {earlier.row})")
+            continue
+        seen[row.key] = row
+        existing = stored.get(row.key)
+        if existing is None:
+            plan.inserts.append(row)
+        elif existing.fingerprint == row.fingerprint:
+            outcome.unchanged += 1
+        elif existing.batch_id == batch_id:
+            outcome.reject(row, "source_record_id", CONFLICT)
+        else:
+            plan.updates.append((existing.id, row))
+    outcome.inserted += len(plan.inserts)
+    outcome.updated += len(plan.updates)
+    return plan
+
+
+def _value_key(value: bool | int | str) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+# -- enrolments ---------------------------------------------------------------------------------
+
+
+def _enrolment_values(
+    row: Mapped, person_id: uuid.UUID, batch_id: uuid.UUID, now: dt.datetime
+) -> dict[str, Any]:
+    record = row.record
+    assert isinstance(record, EnrolmentRecord)
+    return {
+        "person_id": person_id,
+        "programme_code": record.programme,
+        "source_org": record.source,
+        "source_record_id": record.source_record_id,
+        "period_start": record.period_start,
+        "period_end": record.period_end,
+        "status": record.status.value,
+        "amount_won": record.amount_won,
+        "fingerprint": row.fingerprint,
+        "batch_id": batch_id,
+        "updated_at": now,
+    }
+
+
+async def _derive_facts(
+    session: AsyncSession,
+    catalogue: Catalogue,
+    written: list[tuple[uuid.UUID, uuid.UUID, EnrolmentRecord]],
+    now: dt.datetime,
+) -> None:
+    """Facts conferred by each written enrolment's programme, for its period; none while the
+    enrolment is suspended (the person does not hold the status then)."""
+    ids = [enrolment_id for enrolment_id, _, _ in written]
+    if ids:
+        await session.execute(delete(AttributeFact).where(AttributeFact.enrolment_id.in_(ids)))
+    facts = [
+        {
+            "id": new_uuid(),
+            "person_id": person_id,
+            "attribute": conferred.attribute,
+            "value": conferred.value,
+            "value_key": _value_key(conferred.value),
+            "valid_from": record.period_start,
+            "valid_to": record.period_end,
+            "source_org": record.source,
+            "enrolment_id": enrolment_id,
+            "recorded_at": now,
+        }
+        for enrolment_id, person_id, record in written
+        if record.status.value != "suspended"
+        for conferred in catalogue.programmes[record.programme].confers
+    ]
+    if facts:
+        await session.execute(AttributeFact.__table__.insert(), facts)
+
+
+async def write_enrolments(
+    session: AsyncSession,
+    rows: Sequence[Mapped],
+    persons: dict[str, uuid.UUID],
+    *,
+    organisation: str,
+    batch_id: uuid.UUID,
+    catalogue: Catalogue,
+    now: dt.datetime,
+    outcome: Outcome,
+) -> None:
+    keys = list({row.key for row in rows})
+    result = await session.execute(
+        select(
+            Enrolment.source_record_id, Enrolment.id, Enrolment.fingerprint, Enrolment.batch_id
+        ).where(Enrolment.source_org == organisation, Enrolment.source_record_id.in_(keys))
+    )
+    stored = {key: Stored(i, f, b) for key, i, f, b in result.all()}
+    plan = classify(rows, stored, batch_id, outcome)
+    written: list[tuple[uuid.UUID, uuid.UUID, EnrolmentRecord]] = []
+    inserts = []
+    for row in plan.inserts:
+        person_id = persons[row.rrn.canonical()]
+        values = _enrolment_values(row, person_id, batch_id, now) | {
+            "id": new_uuid(),
+            "created_at": now,
+        }
+        inserts.append(values)
+        written.append((values["id"], person_id, row.record))  # type: ignore[arg-type]
+    if inserts:
+        await session.execute(Enrolment.__table__.insert(), inserts)
+    updates = []
+    for enrolment_id, row in plan.updates:
+        person_id = persons[row.rrn.canonical()]
+        updates.append(_enrolment_values(row, person_id, batch_id, now) | {"id": enrolment_id})
+        written.append((enrolment_id, person_id, row.record))  # type: ignore[arg-type]
+    if updates:
+        await session.execute(update(Enrolment), updates)
+    await _derive_facts(session, catalogue, written, now)
+
+
+# -- attribute facts reported by a source -------------------------------------------------------
+
+
+def _fact_values(
+    row: Mapped, person_id: uuid.UUID, batch_id: uuid.UUID, now: dt.datetime
+) -> dict[str, Any]:
+    fact = row.record
+    assert isinstance(fact, FactRecord)
+    return {
+        "person_id": person_id,
+        "attribute": fact.attribute,
+        "value": fact.value,
+        "value_key": _value_key(fact.value),
+        "valid_from": fact.valid_from,
+        "valid_to": fact.valid_to,
+        "source_org": fact.source,
+        "source_record_id": fact.source_record_id,
+        "fingerprint": row.fingerprint,
+        "batch_id": batch_id,
+        "recorded_at": now,
+    }
+
+
+async def write_facts(
+    session: AsyncSession,
+    rows: Sequence[Mapped],
+    persons: dict[str, uuid.UUID],
+    *,
+    organisation: str,
+    batch_id: uuid.UUID,
+    now: dt.datetime,
+    outcome: Outcome,
+) -> None:
+    keys = list({row.key for row in rows})
+    result = await session.execute(
+        select(
+            AttributeFact.source_record_id,
+            AttributeFact.attribute,
+            AttributeFact.id,
+            AttributeFact.fingerprint,
+            AttributeFact.batch_id,
+        ).where(AttributeFact.source_org == organisation, AttributeFact.source_record_id.in_(keys))
+    )
+    # One row states one attribute: key the stored facts by record id (attribute checked below).
+    stored = {key: Stored(i, f or "", b) for key, _attribute, i, f, b in result.all()}
+    plan = classify(rows, stored, batch_id, outcome)
+    inserts = [
+        _fact_values(row, persons[row.rrn.canonical()], batch_id, now) | {"id": new_uuid()}
+        for row in plan.inserts
+    ]
+    if inserts:
+        await session.execute(AttributeFact.__table__.insert(), inserts)
+    updates = [
+        _fact_values(row, persons[row.rrn.canonical()], batch_id, now) | {"id": fact_id}
+        for fact_id, row in plan.updates
+    ]
+    if updates:
+        await session.execute(update(AttributeFact), updates)
+
+
+# -- status events from the registry ------------------------------------------------------------
+
+
+def _person_change(event: StatusEventRecord) -> dict[str, Any]:
+    """What a registry event changes on the person (주민등록법: the registry is authoritative)."""
+    if event.type is StatusEventType.PERSON_DIED:
+        return {"civil_status": "deceased", "civil_status_date": event.effective_date}
+    if event.type is StatusEventType.PERSON_DEREGISTERED:
+        return {"civil_status": "deregistered", "civil_status_date": event.effective_date}
+    if event.type is StatusEventType.PERSON_ADDRESS_CHANGED and "new_region_code" in event.details:
+        return {"region_code": event.details["new_region_code"]}
+    return {}
+
+
+async def write_events(
+    session: AsyncSession,
+    rows: Sequence[Mapped],
+    persons: dict[str, uuid.UUID],
+    *,
+    organisation: str,
+    batch_id: uuid.UUID,
+    now: dt.datetime,
+    outcome: Outcome,
+) -> None:
+    keys = list({row.key for row in rows})
+    result = await session.execute(
+        select(
+            StatusEvent.source_event_id,
+            StatusEvent.id,
+            StatusEvent.fingerprint,
+            StatusEvent.batch_id,
+        ).where(StatusEvent.source_org == organisation, StatusEvent.source_event_id.in_(keys))
+    )
+    stored = {key: Stored(i, f, b) for key, i, f, b in result.all()}
+    plan = classify(rows, stored, batch_id, outcome)
+    events: list[tuple[uuid.UUID | None, uuid.UUID, Mapped]] = [
+        (None, persons[row.rrn.canonical()], row) for row in plan.inserts
+    ] + [(event_id, persons[row.rrn.canonical()], row) for event_id, row in plan.updates]
+    inserts, updates, changes = [], [], []
+    for event_id, person_id, row in sorted(events, key=lambda e: e[2].record.effective_date):  # type: ignore[union-attr]
+        event = row.record
+        assert isinstance(event, StatusEventRecord)
+        values = {
+            "type": event.type.value,
+            "person_id": person_id,
+            "effective_date": event.effective_date,
+            "source_org": event.source,
+            "source_event_id": event.source_event_id,
+            "details": dict(event.details),
+            "fingerprint": row.fingerprint,
+            "batch_id": batch_id,
+            "recorded_at": now,
+        }
+        if event_id is None:
+            inserts.append(values | {"id": new_uuid()})
+        else:
+            updates.append(values | {"id": event_id})
+        change = _person_change(event)
+        if change:
+            changes.append({"id": person_id, "updated_at": now} | change)
+    if inserts:
+        await session.execute(StatusEvent.__table__.insert(), inserts)
+    if updates:
+        await session.execute(update(StatusEvent), updates)
+    for change in changes:  # in effective-date order: the latest change wins
+        await session.execute(update(Person), [change])

@@ -1,0 +1,133 @@
+"""Running one ingestion as one unit of work, and keeping its report.
+
+The whole file is one transaction: a structurally broken file (wrong encoding, truncated,
+a missing column) rolls everything back, and the refusal is then recorded as a failed batch
+in a short transaction of its own. Row-level problems never stop the file: those rows are
+rejected with their reason and the rest is applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import structlog
+
+from connectors.mapper import Rejection
+from connectors.mapping import Mapping
+from connectors.readers.base import FileStructureError
+from hub.database import Database
+from hub.ingest.models import IngestBatch
+from hub.ingest.pipeline import Counts, Ingestion, Progress
+from hub.kit.clock import utcnow
+from hub.kit.errors import Forbidden, InvalidInput, NotFound
+from hub.kit.ids import new_uuid
+from hub.vault import KeySet
+from schemas.catalogue import Catalogue
+
+log = structlog.get_logger("hub.ingest")
+
+
+@dataclass(frozen=True)
+class Report:
+    batch: IngestBatch
+    first_rejections: list[Rejection]
+
+
+def fingerprint_file(stream: BinaryIO) -> tuple[str, int]:
+    """SHA-256 and size of a seekable stream, which is then rewound."""
+    digest = hashlib.sha256()
+    size = 0
+    while block := stream.read(1 << 20):
+        digest.update(block)
+        size += len(block)
+    stream.seek(0)
+    return digest.hexdigest(), size
+
+
+def source_for(mappings: dict[str, Mapping], source: str, organisation: str) -> Mapping:
+    """The mapping of `source`, if `organisation` may send it (403 otherwise; 404 if unknown)."""
+    mapping = mappings.get(source)
+    if mapping is None:
+        raise NotFound(f"No source {source}; known sources: {', '.join(sorted(mappings))}.")
+    if organisation not in mapping.owners:
+        raise Forbidden(f"Source {source} belongs to {', '.join(mapping.owners)}.")
+    return mapping
+
+
+def _finish(batch: IngestBatch, counts: Counts) -> None:
+    batch.status = "completed"
+    batch.rows = counts.rows
+    batch.inserted = counts.inserted
+    batch.updated = counts.updated
+    batch.unchanged = counts.unchanged
+    batch.rejected = counts.rejected
+    batch.finished_at = utcnow()
+
+
+async def ingest_file(
+    db: Database,
+    *,
+    keyset: KeySet,
+    catalogue: Catalogue,
+    mapping: Mapping,
+    organisation: str,
+    stream: BinaryIO,
+    actor: str | None = None,
+    on_progress: Progress | None = None,
+) -> Report:
+    """Apply one file; raises InvalidInput (nothing applied) if its structure is broken."""
+    sha256, size = fingerprint_file(stream)
+    batch_id: uuid.UUID = new_uuid()
+    started = utcnow()
+    batch = IngestBatch(
+        id=batch_id,
+        source=mapping.source,
+        organisation=organisation,
+        actor=actor,
+        status="running",
+        file_sha256=sha256,
+        file_bytes=size,
+        started_at=started,
+    )
+    try:
+        async with db.transaction() as session:
+            session.add(batch)
+            await session.flush()
+            work = Ingestion(session, keyset, catalogue, mapping, organisation, batch_id, started)
+            counts = await work.run(stream, on_progress)
+            _finish(batch, counts)
+    except FileStructureError as exc:
+        failed = IngestBatch(
+            id=batch_id,
+            source=mapping.source,
+            organisation=organisation,
+            actor=actor,
+            status="failed",
+            file_sha256=sha256,
+            file_bytes=size,
+            error=str(exc),
+            started_at=started,
+            finished_at=utcnow(),
+        )
+        async with db.transaction() as session:
+            session.add(failed)
+        log.warning("ingest.refused", source=mapping.source, batch_id=str(batch_id))
+        raise InvalidInput(
+            f"The file cannot be read as a {mapping.source} file; nothing was applied.",
+            errors=[{"field": exc.location or "file", "reason": exc.message}],
+            batch_id=str(batch_id),
+        ) from None
+    log.info(
+        "ingest.completed",
+        source=mapping.source,
+        batch_id=str(batch_id),
+        rows=counts.rows,
+        inserted=counts.inserted,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        rejected=counts.rejected,
+    )
+    return Report(batch, counts.first_rejections)

@@ -1,0 +1,263 @@
+"""POST /v1/ingest/{source} and GET /v1/ingest/batches/{id} over HTTP, on both databases:
+rows applied, rejections explained without personal data, idempotent re-ingest, broken files
+refused whole, ownership and scope enforced, and a source that exists only as a mapping file."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+from sqlalchemy import func, select
+
+from hub.database import Database
+from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
+from tests.factories import bearer, new_client, new_rrn
+from tests.ingest.conftest import csv_file
+
+
+async def upload(
+    api: httpx.AsyncClient, headers: dict, source: str, content: bytes, name: str = "f"
+) -> httpx.Response:
+    return await api.post(f"/v1/ingest/{source}", headers=headers, files={"file": (name, content)})
+
+
+async def mohw_headers(api: httpx.AsyncClient, db: Database) -> dict[str, str]:
+    return await bearer(api, await new_client(db, organisation="MOHW"))
+
+
+async def count(db: Database, model, **where) -> int:  # type: ignore[no-untyped-def]
+    async with db.transaction() as session:
+        query = select(func.count()).select_from(model)
+        for name, value in where.items():
+            query = query.where(getattr(model, name) == value)
+        return int(await session.scalar(query) or 0)
+
+
+async def test_a_new_source_defined_only_by_a_mapping_file(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    headers = await mohw_headers(ingest_api, db)
+    rrn = new_rrn()
+    ids = [f"W-{uuid.uuid4().hex[:8]}-{i}" for i in range(2)]
+    content = csv_file(
+        f'{rrn},김민지,11350,H-{ids[0]},{ids[0]},1001,20240101,99991231,01,"650,000"',
+        f"{rrn},김민지,11350,H-{ids[0]},{ids[1]},2001,20240301,20241231,01,",
+    )
+    response = await upload(ingest_api, headers, "test-welfare", content)
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert (report["rows"], report["inserted"], report["rejected"]) == (2, 2, 0)
+    assert report["status"] == "completed"
+    assert await count(db, Enrolment, source_record_id=ids[0]) == 1
+
+    fetched = await ingest_api.get(f"/v1/ingest/batches/{report['batch_id']}", headers=headers)
+    assert fetched.status_code == 200
+    assert fetched.json()["inserted"] == 2
+
+
+async def test_rejections_name_row_field_and_reason_without_personal_data(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    headers = await mohw_headers(ingest_api, db)
+    good, bad_date = new_rrn(), new_rrn()
+    tag = uuid.uuid4().hex[:8]
+    content = csv_file(
+        f"{good},박서준,11350,,R-{tag}-1,1001,20240101,,01,",
+        f"{bad_date},최지우,11350,,R-{tag}-2,1001,20240231,,01,",
+        f"{good},박서준,11350,,R-{tag}-3,7777,20240101,,01,",
+        f"{good},박서준,11350,,R-{tag}-4,1001,20240301,20240201,01,",
+        f"999999-9999999,정하늘,11350,,R-{tag}-5,1001,20240101,,01,",
+        f"{good},박서준,11350,,R-{tag}-6,1001,20240101,,05,",
+        f"{good},,11350,,R-{tag}-7,1001,20240101,,01,",
+        f"{good},박서준,11350,,R-{tag}-1,1001,20240101,,02,",
+    )
+    response = await upload(ingest_api, headers, "test-welfare", content)
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert (report["inserted"], report["rejected"]) == (1, 7)
+    by_row = {r["row"]: r for r in report["rejections"]}
+    assert by_row[2]["field"] == "period_start (급여개시일)"
+    assert "YYYYMMDD" in by_row[2]["reason"]
+    assert by_row[3]["field"] == "programme (사업코드)"
+    assert "7777" in by_row[3]["reason"]
+    assert by_row[4]["field"] == "period_end (급여종료일)"
+    assert by_row[5]["field"] == "rrn (주민등록번호)"
+    assert by_row[6]["field"] == "status (상태)"
+    assert by_row[7]["field"] == "name (성명)"
+    assert "different content" in by_row[8]["reason"]
+    assert by_row[8]["location"] == "line 9"
+    text = json.dumps(report, ensure_ascii=False)
+    for secret in (
+        good,
+        bad_date,
+        good.replace("-", ""),
+        "999999-9999999",
+        "박서준",
+        "최지우",
+        "정하늘",
+    ):
+        assert secret not in text
+
+
+async def test_reingesting_the_same_file_changes_nothing(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    headers = await mohw_headers(ingest_api, db)
+    tag = uuid.uuid4().hex[:8]
+    content = csv_file(
+        f"{new_rrn()},한가람,50110,H-{tag},I-{tag}-1,1001,20230101,20231231,09,300000",
+        f"{new_rrn()},한가람,50110,H-{tag},I-{tag}-2,1004,20230101,,01,",
+        f"{new_rrn()},윤슬기,50110,H-{tag},I-{tag}-3,2001,20230601,,02,",
+    )
+    first = (await upload(ingest_api, headers, "test-welfare", content)).json()
+    assert first["inserted"] == 3
+    before = [await count(db, m) for m in (Person, Enrolment, AttributeFact)]
+    second = (await upload(ingest_api, headers, "test-welfare", content)).json()
+    assert (second["inserted"], second["updated"], second["unchanged"], second["rejected"]) == (
+        0,
+        0,
+        3,
+        0,
+    )
+    assert [await count(db, m) for m in (Person, Enrolment, AttributeFact)] == before
+
+
+async def test_changed_record_is_updated_and_facts_rederived(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    headers = await mohw_headers(ingest_api, db)
+    rrn, tag = new_rrn(), uuid.uuid4().hex[:8]
+    row = f"{rrn},서하윤,11350,,D-{tag},1001,20240101,,{{status}},"
+    first = await upload(ingest_api, headers, "test-welfare", csv_file(row.format(status="01")))
+    assert first.json()["inserted"] == 1
+    async with db.transaction() as session:
+        enrolment = await session.scalar(
+            select(Enrolment).where(Enrolment.source_record_id == f"D-{tag}")
+        )
+        facts = (
+            await session.scalars(
+                select(AttributeFact).where(AttributeFact.enrolment_id == enrolment.id)
+            )
+        ).all()
+    assert {(f.attribute, f.value_key) for f in facts} == {
+        ("basic_livelihood.recipient", "true"),
+        ("basic_livelihood.benefit", "livelihood"),
+    }
+    assert all(f.valid_from.isoformat() == "2024-01-01" and f.valid_to is None for f in facts)
+
+    suspended = await upload(ingest_api, headers, "test-welfare", csv_file(row.format(status="02")))
+    assert suspended.json()["updated"] == 1
+    assert await count(db, AttributeFact, enrolment_id=enrolment.id) == 0
+    assert await count(db, Enrolment, source_record_id=f"D-{tag}") == 1
+
+
+async def test_missing_column_refuses_the_whole_file(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    headers = await mohw_headers(ingest_api, db)
+    tag = uuid.uuid4().hex[:8]
+    renamed = (
+        "주민등록번호,성명,시군구코드,가구번호,급여ID,사업코드,개시일자,급여종료일,상태,지급액"
+    )
+    content = csv_file(f"{new_rrn()},가나다,11350,,M-{tag},1001,20240101,,01,", header=renamed)
+    before = await count(db, Enrolment)
+    response = await upload(ingest_api, headers, "test-welfare", content)
+    assert response.status_code == 422
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert problem["errors"] == [{"field": "line 1", "reason": "missing column 급여개시일"}]
+    assert await count(db, Enrolment) == before
+    batch = await ingest_api.get(f"/v1/ingest/batches/{problem['batch_id']}", headers=headers)
+    assert batch.json()["status"] == "failed"
+    assert "급여개시일" in batch.json()["error"]
+
+
+async def test_wrong_encoding_refuses_the_whole_file(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    headers = await mohw_headers(ingest_api, db)
+    tag = uuid.uuid4().hex[:8]
+    utf8 = (
+        csv_file(f"{new_rrn()},가나다,11350,,E-{tag},1001,20240101,,01,")
+        .decode("cp949")
+        .encode("utf-8")
+    )
+    before = await count(db, Enrolment)
+    response = await upload(ingest_api, headers, "test-welfare", utf8)
+    assert response.status_code == 422, response.text
+    assert await count(db, Enrolment) == before
+
+
+async def test_registry_events_change_civil_status(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    headers = await bearer(ingest_api, await new_client(db, organisation="MOIS-RRS"))
+    dead, mover, tag = new_rrn(), new_rrn(), uuid.uuid4().hex[:8]
+    lines = [
+        {
+            "rrn": dead,
+            "name": "고인",
+            "region": "11350",
+            "event_id": f"E-{tag}-1",
+            "kind": "DEATH",
+            "date": "2026-10-01",
+        },
+        {
+            "rrn": mover,
+            "name": "이사",
+            "region": "11350",
+            "event_id": f"E-{tag}-2",
+            "kind": "MOVE",
+            "date": "2026-10-02",
+            "new_region": "50110",
+        },
+    ]
+    content = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines).encode()
+    response = await upload(ingest_api, headers, "test-registry", content)
+    assert response.status_code == 201, response.text
+    assert response.json()["inserted"] == 2
+    assert await count(db, StatusEvent, source_event_id=f"E-{tag}-1") == 1
+    async with db.transaction() as session:
+        people = (
+            await session.scalars(select(Person).where(Person.name.in_(["고인", "이사"])))
+        ).all()
+    statuses = {p.name: (p.civil_status, p.civil_status_date, p.region_code) for p in people}
+    assert statuses["고인"][0] == "deceased"
+    assert statuses["고인"][1].isoformat() == "2026-10-01"
+    assert statuses["이사"][2] == "50110"
+
+
+async def test_unknown_source_is_404(ingest_api: httpx.AsyncClient, db: Database) -> None:
+    headers = await mohw_headers(ingest_api, db)
+    response = await upload(ingest_api, headers, "no-such-source", b"x")
+    assert response.status_code == 404
+    assert "test-welfare" in response.json()["detail"]
+
+
+async def test_only_the_owner_may_send_a_source(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    other = await bearer(ingest_api, await new_client(db, organisation="KFS"))
+    response = await upload(ingest_api, other, "test-welfare", csv_file())
+    assert response.status_code == 403
+    assert response.json()["type"] == "urn:hub:problem:forbidden"
+
+
+async def test_records_write_scope_is_needed(ingest_api: httpx.AsyncClient, db: Database) -> None:
+    reader = await bearer(
+        ingest_api, await new_client(db, organisation="MOHW", scopes="benefits:read")
+    )
+    response = await upload(ingest_api, reader, "test-welfare", csv_file())
+    assert response.status_code == 403
+    assert response.json()["type"] == "urn:hub:problem:insufficient-scope"
+
+
+async def test_batches_of_other_organisations_are_not_found(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    headers = await mohw_headers(ingest_api, db)
+    report = (await upload(ingest_api, headers, "test-welfare", csv_file())).json()
+    other = await bearer(ingest_api, await new_client(db, organisation="KFS"))
+    response = await ingest_api.get(f"/v1/ingest/batches/{report['batch_id']}", headers=other)
+    assert response.status_code == 404
