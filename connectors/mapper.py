@@ -7,6 +7,7 @@ Pure: no I/O. The pipeline (hub/ingest) feeds rows from a reader and stores what
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +63,30 @@ class _Reject(Exception):
         self.reason = reason
 
 
+# Sources repeat the same few dates (month starts, 99991231…): parse each once.
+_SEPARATED = {"%Y-%m-%d": "-", "%Y.%m.%d": ".", "%Y/%m/%d": "/"}
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_date(text: str, patterns: tuple[str, ...]) -> dt.date | None:
+    """The first pattern that reads `text` as a real date, or None. The usual Korean forms
+    (YYYYMMDD, YYYY-MM-DD, YYYY.MM.DD, YYYY/MM/DD) take a fast path; others use strptime."""
+    for pattern in patterns:
+        try:
+            if pattern == "%Y%m%d" and len(text) == 8 and text.isdigit():
+                return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+            separator = _SEPARATED.get(pattern)
+            if separator is not None:
+                parts = text.split(separator)
+                if len(parts) == 3 and len(parts[0]) == 4 and all(p.isdigit() for p in parts):
+                    return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+                continue
+            return dt.datetime.strptime(text, pattern).date()  # noqa: DTZ007 (a date)
+        except ValueError:
+            continue
+    return None
+
+
 def _human(pattern: str) -> str:
     """strptime pattern as people write it: %Y%m%d → YYYYMMDD."""
     for code, shown in (("%Y", "YYYY"), ("%m", "MM"), ("%d", "DD"), ("%y", "YY")):
@@ -89,6 +114,7 @@ class Mapper:
         self.organisation = organisation
         self.now = now
         self.today = now.date()
+        self._names = sorted(n for n in mapping.fields if n != "rrn")
 
     def map(self, raw: RawRow) -> Mapped | Rejection:
         try:
@@ -124,13 +150,11 @@ class Mapper:
         return text
 
     def _date(self, name: str, field: FieldMap, text: str) -> dt.date:
-        for pattern in field.date or ():
-            try:
-                return dt.datetime.strptime(text, pattern).date()  # noqa: DTZ007 (a date)
-            except ValueError:
-                continue
-        wanted = " or ".join(_human(p) for p in field.date or ())
-        raise _Reject(_label(name, field), f"not a real date in the form {wanted}")
+        parsed = _parse_date(text, field.date or ())
+        if parsed is None:
+            wanted = " or ".join(_human(p) for p in field.date or ())
+            raise _Reject(_label(name, field), f"not a real date in the form {wanted}")
+        return parsed
 
     # -- records -----------------------------------------------------------------------------
 
@@ -160,8 +184,8 @@ class Mapper:
             error = exc.errors()[0]
             where = ".".join(str(p) for p in error["loc"]) or "row"
             raise _Reject(where, error["msg"].removeprefix("Value error, ")) from None
-        canonical = record.model_dump(mode="json", exclude={"reported_at", "as_of"})
-        content = repr(sorted(canonical.items())) + person.region_code + (person.household_id or "")
+        # The row's canonical content: its mapped values (codes translated, dates parsed).
+        content = "\x1f".join(f"{name}={values[name]}" for name in self._names)
         fingerprint = hashlib.sha256((rrn.canonical() + content).encode()).hexdigest()
         return Mapped(raw.number, raw.location, rrn, person, record, key, fingerprint)
 

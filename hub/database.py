@@ -6,12 +6,13 @@ the request (see `hub.api.deps.session`) or the CLI job commits.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import JSON, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -26,6 +27,47 @@ def insert_for(session: AsyncSession, table: Any) -> Any:
     """The dialect's INSERT, which has `on_conflict_do_nothing/do_update` on both backends."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many new rows fast, inside the session's transaction.
+
+    PostgreSQL: binary COPY through asyncpg. SQLite: one prepared INSERT run with executemany
+    on the driver, with each column's SQLAlchemy bind processor applied once per value. Both
+    skip the per-row machinery of an ORM/Core executemany, which costs more than the insert.
+    Rows must be new: COPY has no ON CONFLICT (a duplicate key fails the transaction).
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None
+    if connection.dialect.name == "postgresql":
+        # asyncpg's COPY encodes json columns from text; every other value goes as it is.
+        as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
+        if as_json:
+            rows = [
+                {c: _json_text(v) if c in as_json else v for c, v in row.items()} for row in rows
+            ]
+        records = [tuple(row[c] for c in columns) for row in rows]
+        await raw.copy_records_to_table(table.name, records=records, columns=columns)
+        return
+    processors = [table.c[c].type.bind_processor(connection.dialect) for c in columns]
+    params = [
+        tuple(
+            value if process is None or value is None else process(value)
+            for process, value in zip(processors, (row[c] for c in columns), strict=True)
+        )
+        for row in rows
+    ]
+    marks = ", ".join("?" for _ in columns)
+    names = ", ".join(f'"{c}"' for c in columns)
+    await raw.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', params)  # noqa: S608
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def is_sqlite(url: str) -> bool:

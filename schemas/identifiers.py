@@ -17,7 +17,7 @@ This module is pure: no I/O, nothing from the hub.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Final, Literal
 
@@ -118,16 +118,18 @@ class ResidentRegistrationNumber:
     """
 
     _digits: str
+    _birth: date = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self._digits, str) or not _CANONICAL_FORM.fullmatch(self._digits):
             raise InvalidRRN("format")
-        _birth_date(self._digits)
+        # Computed once: ingestion reads it several times per row.
+        object.__setattr__(self, "_birth", _birth_date(self._digits))
 
     @property
     def birth_date(self) -> date:
         """Date of birth, with the century taken from the 7th digit."""
-        return _birth_date(self._digits)
+        return self._birth
 
     @property
     def sex(self) -> Sex:

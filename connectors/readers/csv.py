@@ -41,7 +41,7 @@ def read_csv(stream: BinaryIO, spec: CsvFormat, required: tuple[str, ...]) -> It
         except csv.Error:
             # csv's messages carry no content, but ours says the same in the house style.
             raise FileStructureError(
-                "malformed CSV: unbalanced quotes or an over-long field", f"line {start}"
+                "malformed CSV: bad quoting, line endings or an over-long field", f"line {start}"
             ) from None
         if not any(field.strip() for field in record):
             continue  # blank line, or a row of bare delimiters left by a spreadsheet

@@ -83,7 +83,7 @@ def _records_under_key(text: _JsonText, key: str, required: tuple[str, ...]) -> 
     members = 0
     while True:
         where = "top level"
-        char = text.peek()
+        char = text.peek(where)
         if char == "}":
             text.take("}")
             break
@@ -96,7 +96,7 @@ def _records_under_key(text: _JsonText, key: str, required: tuple[str, ...]) -> 
         members += 1
         if name == key and not found:
             found = True
-            if text.peek() != "[":
+            if text.peek(where) != "[":
                 raise FileStructureError(f"top-level key {key} does not hold an array")
             yield from _records(text, required)
         else:
@@ -110,7 +110,7 @@ def _records(text: _JsonText, required: tuple[str, ...]) -> Iterator[RawRow]:
     number = 0
     while True:
         location = f"record {number + 1}"
-        char = text.peek()
+        char = text.peek(location)
         if not char:
             raise FileStructureError("truncated JSON: the array is not closed", location)
         if char == "]":
@@ -120,7 +120,7 @@ def _records(text: _JsonText, required: tuple[str, ...]) -> Iterator[RawRow]:
             text.expect(",", location)
         value = text.value(location, "truncated JSON: the array is not closed")
         if not isinstance(value, dict):
-            raise FileStructureError(f"{location} is not a JSON object", location)
+            raise FileStructureError("not a JSON object", location)
         number += 1
         fields = _fields(value)
         if number == 1:

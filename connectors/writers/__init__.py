@@ -8,7 +8,7 @@ edit the bytes of a good one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from connectors.formats import (
@@ -28,7 +28,8 @@ from connectors.writers.xml import write_xml
 
 __all__ = ["Row", "write"]
 
-Row = dict[str, str | None]
+Row = Mapping[str, str | None]
+"""A row to write: column name to text, None (or a missing key) for an absent value."""
 
 
 def write(path: Path, spec: FormatSpec, columns: tuple[str, ...], rows: Iterable[Row]) -> int:

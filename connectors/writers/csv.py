@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from connectors.formats import CsvFormat
@@ -13,7 +13,7 @@ def write_csv(
     path: Path,
     spec: CsvFormat,
     columns: tuple[str, ...],
-    rows: Iterable[dict[str, str | None]],
+    rows: Iterable[Mapping[str, str | None]],
 ) -> int:
     """None is written as an empty field, which the reader reads back as None."""
     written = 0

@@ -9,7 +9,7 @@ in the `trailer_count` slot), the completeness checks the reader enforces.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -23,7 +23,7 @@ def write_fixed_width(
     path: Path,
     spec: FixedWidthFormat,
     columns: tuple[str, ...],
-    rows: Iterable[dict[str, str | None]],
+    rows: Iterable[Mapping[str, str | None]],
     *,
     created: date | None = None,
 ) -> int:

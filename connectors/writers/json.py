@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from connectors.formats import JsonArrayFormat
 
 
 def write_json_lines(
-    path: Path, columns: tuple[str, ...], rows: Iterable[dict[str, str | None]]
+    path: Path, columns: tuple[str, ...], rows: Iterable[Mapping[str, str | None]]
 ) -> int:
     """One object per line; None values are omitted, as sources leave absent fields out."""
     written = 0
@@ -26,7 +26,7 @@ def write_json_array(
     path: Path,
     spec: JsonArrayFormat,
     columns: tuple[str, ...],
-    rows: Iterable[dict[str, str | None]],
+    rows: Iterable[Mapping[str, str | None]],
 ) -> int:
     """`[` + one object per line + `]`, or `{"<records_key>": [...], "count": N}`.
 
@@ -49,6 +49,6 @@ def write_json_array(
     return written
 
 
-def _object(columns: tuple[str, ...], row: dict[str, str | None]) -> str:
+def _object(columns: tuple[str, ...], row: Mapping[str, str | None]) -> str:
     present = {name: row[name] for name in columns if row.get(name) is not None}
     return json.dumps(present, ensure_ascii=False)

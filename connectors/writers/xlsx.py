@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -15,7 +15,7 @@ def write_xlsx(
     path: Path,
     spec: XlsxFormat,
     columns: tuple[str, ...],
-    rows: Iterable[dict[str, str | None]],
+    rows: Iterable[Mapping[str, str | None]],
 ) -> int:
     """Header at `spec.header_row` (blank rows above it), text cells; None is an empty cell."""
     workbook = Workbook(write_only=True)

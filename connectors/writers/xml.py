@@ -9,7 +9,7 @@ None values are omitted, as sources leave absent fields out.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -25,7 +25,7 @@ def write_xml(
     path: Path,
     spec: XmlFormat,
     columns: tuple[str, ...],
-    rows: Iterable[dict[str, str | None]],
+    rows: Iterable[Mapping[str, str | None]],
 ) -> int:
     for name in (spec.record, *columns):
         if not _NAME.fullmatch(name) or name.lower().startswith("xml"):

@@ -28,10 +28,12 @@ async def _known(
     """canonical RRN → (person id, household id) for the persons already stored."""
     if not wanted:
         return {}
+    kids = list({kid for kid, _ in wanted})
     digests = list({digest for _, digest in wanted})
+    # Both columns, so the (rrn_index_kid, rrn_index) unique index serves the lookup.
     rows = await session.execute(
         select(Person.id, Person.rrn_index_kid, Person.rrn_index, Person.household_id).where(
-            Person.rrn_index.in_(digests)
+            Person.rrn_index_kid.in_(kids), Person.rrn_index.in_(digests)
         )
     )
     found: dict[str, tuple[uuid.UUID, str | None]] = {}

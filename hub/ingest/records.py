@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.mapper import Mapped, Rejection
+from hub.database import bulk_insert
 from hub.kit.ids import new_uuid
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
 from schemas.attribute import AttributeFact as FactRecord
@@ -138,7 +139,7 @@ async def _derive_facts(
         for conferred in catalogue.programmes[record.programme].confers
     ]
     if facts:
-        await session.execute(AttributeFact.__table__.insert(), facts)
+        await bulk_insert(session, AttributeFact.__table__, facts)
 
 
 async def write_enrolments(
@@ -171,7 +172,7 @@ async def write_enrolments(
         inserts.append(values)
         written.append((values["id"], person_id, row.record))  # type: ignore[arg-type]
     if inserts:
-        await session.execute(Enrolment.__table__.insert(), inserts)
+        await bulk_insert(session, Enrolment.__table__, inserts)
     updates = []
     for enrolment_id, row in plan.updates:
         person_id = persons[row.rrn.canonical()]
@@ -233,7 +234,7 @@ async def write_facts(
         for row in plan.inserts
     ]
     if inserts:
-        await session.execute(AttributeFact.__table__.insert(), inserts)
+        await bulk_insert(session, AttributeFact.__table__, inserts)
     updates = [
         _fact_values(row, persons[row.rrn.canonical()], batch_id, now) | {"id": fact_id}
         for fact_id, row in plan.updates
@@ -303,7 +304,7 @@ async def write_events(
         if change:
             changes.append({"id": person_id, "updated_at": now} | change)
     if inserts:
-        await session.execute(StatusEvent.__table__.insert(), inserts)
+        await bulk_insert(session, StatusEvent.__table__, inserts)
     if updates:
         await session.execute(update(StatusEvent), updates)
     for change in changes:  # in effective-date order: the latest change wins

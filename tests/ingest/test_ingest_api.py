@@ -261,3 +261,19 @@ async def test_batches_of_other_organisations_are_not_found(
     other = await bearer(ingest_api, await new_client(db, organisation="KFS"))
     response = await ingest_api.get(f"/v1/ingest/batches/{report['batch_id']}", headers=other)
     assert response.status_code == 404
+
+
+async def test_a_file_broken_after_many_good_rows_applies_nothing(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    """The break comes after the first chunks were already written: all of it rolls back."""
+    headers = await mohw_headers(ingest_api, db)
+    tag = uuid.uuid4().hex[:8]
+    good = [f"{new_rrn()},나래,11350,,T-{tag}-{i},1001,20240101,,01," for i in range(2500)]
+    content = csv_file(*good) + "깨진줄".encode() + b",\xff\xfe\r\n"
+    persons_before, enrolments_before = await count(db, Person), await count(db, Enrolment)
+    response = await upload(ingest_api, headers, "test-welfare", content)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "line 2502"
+    assert await count(db, Enrolment) == enrolments_before
+    assert await count(db, Person) == persons_before
