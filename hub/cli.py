@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hub import logging as hub_logging
-from hub.commands import catalogue, clients, db, demo, ingest, keys, orgs, serve
+from hub.commands import catalogue, clients, db, demo, ingest, keys, orgs, serve, synth
 
 app = typer.Typer(
     help="Interagency welfare data-exchange hub.",
@@ -29,6 +29,7 @@ app.command()(serve.serve)
 app.command()(demo.demo)
 app.command()(serve.openapi)
 app.command()(ingest.ingest)
+app.command()(synth.synth)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(orgs.app, name="orgs")

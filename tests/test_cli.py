@@ -191,7 +191,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     env = os.environ | {"HUB_VAR_DIR": str(tmp_path / "var"), "COLUMNS": "300"}
     env.pop("HUB_DATABASE_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "demo", "--port", str(port)],
+        [sys.executable, "-m", "hub.cli", "demo", "--port", str(port), "--persons", "2000"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

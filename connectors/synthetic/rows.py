@@ -77,15 +77,17 @@ def enrolments(plan: Plan, mapping: Mapping, facility: str | None, rng: random.R
                     status = fixed or ("ended" if end is not None and end < today else "active")
                     if status == "active" and suspended and rng.random() < suspended:
                         status = "suspended"
-                    row = dict(base)
-                    row.update(
-                        programme=code,
-                        period_start=start,
-                        period_end=end,
-                        status=status,
-                        amount_won=amount,
+                    yield (
+                        {
+                            **base,
+                            "programme": code,
+                            "period_start": start,
+                            "period_end": end,
+                            "status": status,
+                            "amount_won": amount,
+                        },
+                        False,
                     )
-                    yield row, False
         for enrolment in planted.get(number, ()):
             end = enrolment.end
             row = person(pop, number)
@@ -115,9 +117,16 @@ def attribute_facts(plan: Plan, mapping: Mapping, rng: random.Random) -> Good:
     for number, attribute, value, valid_from, valid_to in facts(pop, plan.masks, wanted, rng):
         if number != current:
             current, base = number, person(pop, number)
-        row = dict(base)
-        row.update(attribute=attribute, value=value, valid_from=valid_from, valid_to=valid_to)
-        yield row, False
+        yield (
+            {
+                **base,
+                "attribute": attribute,
+                "value": value,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+            },
+            False,
+        )
 
 
 def events(plan: Plan, mapping: Mapping) -> Good:

@@ -2,7 +2,8 @@
 
 Creates var/ with a key set and the database, loads the catalogue (which registers the demo
 organisations), gives each organisation a client (credentials in var/demo-clients.json),
-prints copy-pasteable curl lines, and serves. Running it again reuses what exists.
+ingests a synthetic population from every source's native file (first run only), prints
+copy-pasteable curl lines, and serves. Running it again reuses what exists.
 """
 
 from __future__ import annotations
@@ -13,18 +14,25 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import typer
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectors.registry import load_mappings
+from connectors.synthetic import Manifest, generate
 from hub import migrations
 from hub.auth import service as auth_service
 from hub.auth.models import Client
 from hub.catalogue import service as catalogue_service
 from hub.commands.common import console, in_transaction, run, settings
+from hub.commands.ingest import ingest_path, ingest_progress
 from hub.commands.serve import serve
+from hub.database import Database
+from hub.ingest.models import IngestBatch
 from hub.kit.clock import utcnow
 from hub.organisations import service as organisations
+from hub.settings import Settings
 from hub.vault import KeySet
-from schemas.catalogue import load_catalogue
+from schemas.catalogue import Catalogue, load_catalogue
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,65 @@ def prepare(var_dir: Path) -> list[DemoClient]:
     return clients
 
 
+async def _populate(
+    current: Settings, catalogue: Catalogue, folder: Path, manifest: Manifest
+) -> tuple[int, int]:
+    """Ingest every synthetic file as its sending organisation; returns (rows, rejected)."""
+    mappings = load_mappings(catalogue, current.mapping_dirs)
+    keyset = KeySet.load(current.keys_path)
+    db = Database(current.database)
+    rows = rejected = 0
+    try:
+        order = sorted(manifest.files, key=lambda f: (f.record == "status_event", f.file))
+        with ingest_progress() as progress:
+            for entry in order:
+                report = await ingest_path(
+                    db,
+                    keyset,
+                    catalogue,
+                    mappings[entry.source],
+                    entry.organisation,
+                    folder / entry.file,
+                    progress,
+                )
+                rows += report.batch.rows
+                rejected += report.batch.rejected
+    finally:
+        await db.dispose()
+    return rows, rejected
+
+
+async def _already_populated(current: Settings) -> bool:
+    db = Database(current.database)
+    try:
+        async with db.transaction() as session:
+            return bool(await session.scalar(select(func.count()).select_from(IngestBatch)))
+    finally:
+        await db.dispose()
+
+
+def populate(persons: int) -> None:
+    """First run only: a synthetic population, every source's native file ingested."""
+    current = settings()
+    if run(_already_populated(current)):
+        console.print("reusing the population already ingested")
+        return
+    catalogue = load_catalogue(current.catalogue_dir)
+    folder = current.var_dir / "synthetic"
+    console.print(f"writing a synthetic population of {persons:,} persons to {folder}")
+    manifest = generate(
+        folder,
+        persons=persons,
+        mappings=load_mappings(catalogue, current.mapping_dirs),
+        catalogue=catalogue,
+    )
+    rows, rejected = run(_populate(current, catalogue, folder, manifest))
+    console.print(
+        f"ingested {rows:,} rows from {len(manifest.files)} files "
+        f"({rejected:,} planted bad rows rejected, as intended)"
+    )
+
+
 def curl_lines(client: DemoClient, base: str) -> list[str]:
     read_json = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
     return [
@@ -99,10 +166,15 @@ def demo(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Prepare only; do not serve."),
+    persons: int = typer.Option(
+        20_000, min=100, help="Synthetic persons to ingest on the first run."
+    ),
 ) -> None:
-    """Prepare the embedded demo (keys, database, catalogue, clients) and serve it."""
+    """Prepare the embedded demo (keys, database, catalogue, clients, a synthetic population
+    ingested from every source) and serve it."""
     current = settings()
     clients = prepare(current.var_dir)
+    populate(persons)
     by_org = {c.organisation: c for c in clients}
     console.print(
         f"[bold]{len(clients)} demo clients[/] in {current.var_dir / 'demo-clients.json'}"

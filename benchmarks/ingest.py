@@ -1,0 +1,318 @@
+"""Ingestion benchmark: the synthetic sources (~1,000,000 enrolment rows) through the hub's
+pipeline into PostgreSQL and SQLite, beside the floor: the same native files read with the
+standard library and bulk-inserted as raw text (COPY on PostgreSQL) with no validation,
+encryption or person resolution.
+
+    .venv/bin/python benchmarks/ingest.py                      # 1,000,000 rows, both backends
+    .venv/bin/python benchmarks/ingest.py --enrolments 100000 --backends sqlite
+
+Each measurement runs in a child process of its own, so its peak memory (max RSS) is its own.
+Targets (issue 3): >= 25,000 rows/s on PostgreSQL, >= 0.2 of the floor, peak memory < 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import resource
+import secrets
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+# -- data ------------------------------------------------------------------------------------
+
+
+def generate(directory: Path, enrolments: int, seed: int) -> dict:
+    """Synthetic files with about `enrolments` enrolment rows (calibrated on a small run)."""
+    from connectors.registry import load_mappings
+    from connectors.synthetic import generate as synth
+    from schemas.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    mappings = load_mappings(catalogue)
+    manifest_path = directory / "manifest.json"
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("benchmark_target") == enrolments and manifest["seed"] == seed:
+            return manifest
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = synth(Path(tmp), persons=2000, seed=seed, mappings=mappings, catalogue=catalogue)
+    per_person = sum(f.rows for f in probe.files if f.record == "enrolment") / 2000
+    persons = max(1000, round(enrolments / per_person))
+    started = time.perf_counter()
+    synth(directory, persons=persons, seed=seed, mappings=mappings, catalogue=catalogue)
+    print(f"generated {persons:,} persons in {time.perf_counter() - started:.1f} s", flush=True)
+    manifest = json.loads(manifest_path.read_text())
+    manifest["benchmark_target"] = enrolments
+    manifest_path.write_text(json.dumps(manifest))
+    return manifest
+
+
+def ordered(manifest: dict) -> list[dict]:
+    """Enrolments and attributes first, registry events last (as a real day would run)."""
+    return sorted(manifest["files"], key=lambda f: (f["record"] == "status_event", f["file"]))
+
+
+# -- the hub's pipeline ------------------------------------------------------------------------
+
+
+async def run_hub(url: str, data: Path, manifest: dict) -> dict:
+    import hub.models  # noqa: F401 (every table registered)
+    from connectors.registry import load_mappings
+    from hub import migrations
+    from hub.catalogue import service as catalogue_service
+    from hub.database import Database
+    from hub.ingest.service import ingest_file
+    from hub.kit.clock import utcnow
+    from hub.vault import KeySet
+    from schemas.catalogue import load_catalogue
+
+    await asyncio.to_thread(migrations.upgrade, url)
+    catalogue = load_catalogue()
+    mappings = load_mappings(catalogue)
+    keyset = KeySet.generate(utcnow())
+    db = Database(url)
+    await catalogue_service.sync_if_changed(db, catalogue)
+    per_file = []
+    started = time.perf_counter()
+    for entry in ordered(manifest):
+        t0 = time.perf_counter()
+        with (data / entry["file"]).open("rb") as stream:
+            report = await ingest_file(
+                db,
+                keyset=keyset,
+                catalogue=catalogue,
+                mapping=mappings[entry["source"]],
+                organisation=entry["organisation"],
+                stream=stream,
+            )
+        per_file.append(
+            {
+                "file": entry["file"],
+                "rows": report.batch.rows,
+                "rejected": report.batch.rejected,
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+        )
+    elapsed = time.perf_counter() - started
+    await db.dispose()
+    rows = sum(f["rows"] for f in per_file)
+    return {"rows": rows, "seconds": elapsed, "files": per_file}
+
+
+# -- the floor: standard library reading, raw bulk insert -----------------------------------
+
+
+def floor_rows(path: Path, entry: dict, mapping) -> Iterator[tuple[str, ...]]:  # type: ignore[no-untyped-def]
+    spec = mapping.format
+    if spec.kind == "csv":
+        with path.open(encoding=spec.encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=spec.delimiter, quotechar=spec.quotechar)
+            next(reader)
+            yield from (tuple(row) for row in reader)
+    elif spec.kind == "fixed_width":
+        with path.open("rb") as handle:
+            for line in handle:
+                record = line.rstrip(b"\r\n")
+                rtype = spec.record_type
+                if (
+                    rtype
+                    and record[rtype.start - 1 : rtype.start - 1 + rtype.width].decode()
+                    != rtype.data
+                ):
+                    continue
+                yield tuple(
+                    record[c.start - 1 : c.start - 1 + c.width].decode(spec.encoding).strip()
+                    for c in spec.columns
+                )
+    elif spec.kind == "xml":
+        for _event, element in ET.iterparse(path):  # noqa: S314 (our own synthetic files)
+            if element.tag == spec.record:
+                yield tuple((child.text or "") for child in element)
+                element.clear()
+    elif spec.kind == "jsonl":
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield tuple(str(v) for v in json.loads(line).values())
+    elif spec.kind == "json":
+        document = json.loads(path.read_text(encoding="utf-8"))
+        records = document[spec.records_key] if spec.records_key else document
+        yield from (tuple(str(v) for v in record.values()) for record in records)
+    else:  # xlsx: the standard library cannot read it; openpyxl's read-only mode is the floor
+        import openpyxl
+
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        next(rows)
+        yield from (tuple("" if v is None else str(v) for v in row) for row in rows)
+        workbook.close()
+
+
+WIDTH = 16
+
+
+def _padded(row: tuple[str, ...], source: str) -> tuple[str, ...]:
+    cells = (source, *row[: WIDTH - 1])
+    return cells + ("",) * (WIDTH - len(cells))
+
+
+async def run_floor_postgres(url: str, data: Path, manifest: dict) -> dict:
+    import asyncpg
+
+    from connectors.registry import load_mappings
+    from schemas.catalogue import load_catalogue
+
+    mappings = load_mappings(load_catalogue())
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    columns = [f"c{i}" for i in range(WIDTH)]
+    await connection.execute(f"CREATE TABLE floor_rows ({', '.join(c + ' text' for c in columns)})")
+    rows = 0
+    started = time.perf_counter()
+    for entry in ordered(manifest):
+        batch: list[tuple[str, ...]] = []
+        for row in floor_rows(data / entry["file"], entry, mappings[entry["source"]]):
+            batch.append(_padded(row, entry["source"]))
+            if len(batch) == 10_000:
+                await connection.copy_records_to_table("floor_rows", records=batch, columns=columns)
+                rows += len(batch)
+                batch = []
+        if batch:
+            await connection.copy_records_to_table("floor_rows", records=batch, columns=columns)
+            rows += len(batch)
+    elapsed = time.perf_counter() - started
+    await connection.close()
+    return {"rows": rows, "seconds": elapsed}
+
+
+def run_floor_sqlite(path: Path, data: Path, manifest: dict) -> dict:
+    from connectors.registry import load_mappings
+    from schemas.catalogue import load_catalogue
+
+    mappings = load_mappings(load_catalogue())
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    columns = [f"c{i}" for i in range(WIDTH)]
+    connection.execute(f"CREATE TABLE floor_rows ({', '.join(c + ' TEXT' for c in columns)})")
+    insert = f"INSERT INTO floor_rows VALUES ({', '.join('?' for _ in columns)})"  # noqa: S608
+    rows = 0
+    started = time.perf_counter()
+    with connection:
+        for entry in ordered(manifest):
+            batch: list[tuple[str, ...]] = []
+            for row in floor_rows(data / entry["file"], entry, mappings[entry["source"]]):
+                batch.append(_padded(row, entry["source"]))
+                if len(batch) == 10_000:
+                    connection.executemany(insert, batch)
+                    rows += len(batch)
+                    batch = []
+            connection.executemany(insert, batch)
+            rows += len(batch)
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return {"rows": rows, "seconds": elapsed}
+
+
+# -- orchestration ---------------------------------------------------------------------------
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(ADMIN_URL)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def worker(kind: str, backend: str, data: Path) -> None:
+    """Run one measurement on a fresh database and print it as JSON (peak RSS included)."""
+    manifest = json.loads((data / "manifest.json").read_text())
+    name = f"hub_bench_{secrets.token_hex(4)}"
+    with tempfile.TemporaryDirectory() as tmp:
+        if backend == "postgres":
+            asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+            base = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+            url = f"{base}/{name}"
+        else:
+            url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        try:
+            if kind == "hub":
+                result = asyncio.run(run_hub(url, data, manifest))
+            elif backend == "postgres":
+                result = asyncio.run(run_floor_postgres(url, data, manifest))
+            else:
+                result = run_floor_sqlite(Path(tmp) / "floor.db", data, manifest)
+        finally:
+            if backend == "postgres":
+                asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def measure(kind: str, backend: str, data: Path) -> dict:
+    output = subprocess.run(  # noqa: S603 (this very script)
+        [sys.executable, __file__, "--worker", kind, "--backends", backend, "--data", str(data)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if output.returncode != 0:
+        raise SystemExit(f"{kind} on {backend} failed:\n{output.stderr[-4000:]}")
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--enrolments", type=int, default=1_000_000)
+    parser.add_argument("--backends", default="postgres,sqlite")
+    parser.add_argument("--seed", type=int, default=2012)
+    parser.add_argument("--data", type=Path, default=ROOT / "var" / "bench-ingest")
+    parser.add_argument("--worker", choices=["hub", "floor"])
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.backends, args.data)
+        return
+    manifest = generate(args.data, args.enrolments, args.seed)
+    enrolment_rows = sum(f["rows"] for f in manifest["files"] if f["record"] == "enrolment")
+    total_rows = sum(f["rows"] for f in manifest["files"])
+    print(
+        f"data: {manifest['persons']:,} persons, {enrolment_rows:,} enrolment rows, "
+        f"{total_rows:,} rows in {len(manifest['files'])} files",
+        flush=True,
+    )
+    print(f"{'backend':9} {'what':6} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'peak MB':>8}")
+    for backend in args.backends.split(","):
+        hub = measure("hub", backend, args.data)
+        floor = measure("floor", backend, args.data)
+        for what, result in (("hub", hub), ("floor", floor)):
+            rate = result["rows"] / result["seconds"]
+            result["rate"] = rate
+            print(
+                f"{backend:9} {what:6} {result['rows']:>10,} {result['seconds']:>8.1f} "
+                f"{rate:>9,.0f} {result['peak_mb']:>8.0f}",
+                flush=True,
+            )
+        print(f"{backend:9} ratio hub/floor: {hub['rate'] / floor['rate']:.3f}", flush=True)
+        slowest = sorted(hub["files"], key=lambda f: f["seconds"], reverse=True)[:3]
+        print(f"{backend:9} slowest files: {slowest}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
