@@ -57,6 +57,36 @@ class Rejection:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class _FieldPlan:
+    """One field's mapping, flattened once per mapper (the row loop is the hot path)."""
+
+    name: str
+    field: FieldMap
+    column: str | None
+    constant: str | None
+    required: bool
+    blank: frozenset[str]
+    codes: dict[str, str] | None
+    integer: bool
+    label: str
+
+    @classmethod
+    def of(cls, name: str, field: FieldMap) -> _FieldPlan:
+        constant = field.value.strip() if field.value is not None else None
+        return cls(
+            name=name,
+            field=field,
+            column=field.column,
+            constant=constant,
+            required=field.required,
+            blank=frozenset(field.blank),
+            codes=field.codes,
+            integer=name in INTEGER_FIELDS,
+            label=_label(name, field),
+        )
+
+
 class _Reject(Exception):
     def __init__(self, field: str, reason: str) -> None:
         self.field = field
@@ -115,6 +145,7 @@ class Mapper:
         self.now = now
         self.today = now.date()
         self._names = sorted(n for n in mapping.fields if n != "rrn")
+        self._plans = tuple(_FieldPlan.of(name, f) for name, f in mapping.fields.items())
 
     def map(self, raw: RawRow) -> Mapped | Rejection:
         try:
@@ -124,30 +155,33 @@ class Mapper:
 
     # -- fields ------------------------------------------------------------------------------
 
-    def _value(self, raw: RawRow, name: str) -> Any:
-        field = self.mapping.fields.get(name)
-        if field is None:
-            return None
-        text = field.value if field.column is None else raw.fields.get(field.column)
-        if text is not None:
-            text = text.strip()
-        if not text or text in field.blank:
-            if field.required:
-                raise _Reject(_label(name, field), "a value is required")
-            return None
-        if field.codes is not None:
-            if text not in field.codes:
-                shown = "" if name in PERSONAL_FIELDS else f" '{text}'"
-                raise _Reject(_label(name, field), f"code{shown} is not in the source's code list")
-            text = field.codes[text]
-        if field.date is not None:
-            return self._date(name, field, text)
-        if name in INTEGER_FIELDS:
-            try:
-                return int(text.replace(",", ""))
-            except ValueError:
-                raise _Reject(_label(name, field), "not a whole number") from None
-        return text
+    def _values(self, raw: RawRow) -> dict[str, Any]:
+        """Every mapped field's canonical value (codes translated, dates and integers typed)."""
+        fields = raw.fields
+        values: dict[str, Any] = {}
+        for plan in self._plans:
+            text = plan.constant if plan.column is None else fields.get(plan.column)
+            if not text or text in plan.blank:
+                if plan.required:
+                    raise _Reject(plan.label, "a value is required")
+                values[plan.name] = None
+                continue
+            if plan.codes is not None:
+                code = plan.codes.get(text)
+                if code is None:
+                    shown = "" if plan.name in PERSONAL_FIELDS else f" '{text}'"
+                    raise _Reject(plan.label, f"code{shown} is not in the source's code list")
+                text = code
+            if plan.field.date is not None:
+                values[plan.name] = self._date(plan.name, plan.field, text)
+            elif plan.integer:
+                try:
+                    values[plan.name] = int(text.replace(",", ""))
+                except ValueError:
+                    raise _Reject(plan.label, "not a whole number") from None
+            else:
+                values[plan.name] = text
+        return values
 
     def _date(self, name: str, field: FieldMap, text: str) -> dt.date:
         parsed = _parse_date(text, field.date or ())
@@ -161,7 +195,7 @@ class Mapper:
     def _map(self, raw: RawRow) -> Mapped:
         if raw.fields.get("__extra__") is not None:
             raise _Reject("row", "the row has more fields than the header")
-        values = {name: self._value(raw, name) for name in self.mapping.fields}
+        values = self._values(raw)
         try:
             rrn = parse_rrn(values["rrn"], today=self.today)
         except InvalidRRN as exc:

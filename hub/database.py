@@ -29,13 +29,22 @@ def insert_for(session: AsyncSession, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many new rows fast, inside the session's transaction.
+async def bulk_insert(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    skip_conflicts_on: Sequence[str] = (),
+) -> None:
+    """Insert many rows fast, inside the session's transaction.
 
     PostgreSQL: binary COPY through asyncpg. SQLite: one prepared INSERT run with executemany
-    on the driver, with each column's SQLAlchemy bind processor applied once per value. Both
-    skip the per-row machinery of an ORM/Core executemany, which costs more than the insert.
-    Rows must be new: COPY has no ON CONFLICT (a duplicate key fails the transaction).
+    on the driver, each column's SQLAlchemy bind processor applied once per value. Both skip the
+    per-row machinery of an ORM/Core executemany, which costs more than the insert itself.
+
+    Without `skip_conflicts_on` the rows must be new (a duplicate key fails the transaction).
+    With it, rows that collide on that unique key are skipped (ON CONFLICT DO NOTHING); on
+    PostgreSQL they go through a temporary staging table, since COPY has no ON CONFLICT.
     """
     if not rows:
         return
@@ -43,6 +52,10 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[s
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    conflict = (
+        f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING" if skip_conflicts_on else ""
+    )
     if connection.dialect.name == "postgresql":
         # asyncpg's COPY encodes json columns from text; every other value goes as it is.
         as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
@@ -51,7 +64,19 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[s
                 {c: _json_text(v) if c in as_json else v for c, v in row.items()} for row in rows
             ]
         records = [tuple(row[c] for c in columns) for row in rows]
-        await raw.copy_records_to_table(table.name, records=records, columns=columns)
+        if not conflict:
+            await raw.copy_records_to_table(table.name, records=records, columns=columns)
+            return
+        staging = f"staging_{table.name}"
+        await raw.execute(
+            f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
+            f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DROP'
+        )
+        await raw.execute(f'TRUNCATE "{staging}"')
+        await raw.copy_records_to_table(staging, records=records, columns=columns)
+        await raw.execute(
+            f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"{conflict}'  # noqa: S608
+        )
         return
     processors = [table.c[c].type.bind_processor(connection.dialect) for c in columns]
     params = [
@@ -62,8 +87,10 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[s
         for row in rows
     ]
     marks = ", ".join("?" for _ in columns)
-    names = ", ".join(f'"{c}"' for c in columns)
-    await raw.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', params)  # noqa: S608
+    await raw.executemany(
+        f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}){conflict}',
+        params,
+    )
 
 
 def _json_text(value: Any) -> str | None:

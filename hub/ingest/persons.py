@@ -1,6 +1,6 @@
 """Resolving a chunk's people by RRN blind index, creating the new ones, in bulk.
 
-One SELECT finds every known person of the chunk (under every usable blind-index key); one
+One SELECT finds every known person of the chunk (under every usable blind-index key); one bulk
 INSERT … ON CONFLICT DO NOTHING creates the rest (so two ingestions creating the same person
 at once both end with the one row), and one more SELECT picks up their ids.
 """
@@ -14,9 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.mapper import Mapped
-from hub.database import insert_for
+from hub.database import bulk_insert
 from hub.kit.clock import utcnow
-from hub.kit.ids import new_uuid
+from hub.kit.ids import new_uuids
 from hub.records.models import Person
 from hub.records.repository import seal
 from hub.vault import KeySet, blind_index, candidates
@@ -61,8 +61,7 @@ async def resolve(
     if new:
         now = utcnow()
         values = []
-        for row in new:
-            person_id = new_uuid()
+        for row, person_id in zip(new, new_uuids(len(new)), strict=True):
             sealed = seal(keyset, person_id, row.rrn)
             index = blind_index(keyset, row.rrn)
             values.append(
@@ -82,10 +81,9 @@ async def resolve(
                     "updated_at": now,
                 }
             )
-        statement = insert_for(session, Person).on_conflict_do_nothing(
-            index_elements=["rrn_index_kid", "rrn_index"]
+        await bulk_insert(
+            session, Person.__table__, values, skip_conflicts_on=("rrn_index_kid", "rrn_index")
         )
-        await session.execute(statement, values)
         known |= await _known(session, wanted)
     # A person first seen without a household gets one from a later source that knows it.
     households = [

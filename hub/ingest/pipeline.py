@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,10 +34,13 @@ KEPT_REJECTIONS = 100
 """How many rejections a report carries inline; all of them are stored with the batch."""
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
 
 
 @dataclass
 class Counts:
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent per stage (waiting for mapped rows, persons, records, …)."""
     rows: int = 0
     inserted: int = 0
     updated: int = 0
@@ -52,6 +56,20 @@ def _next_chunk(rows: Iterator[RawRow], mapper: Mapper, size: int) -> list[Mappe
         if len(chunk) >= size:
             break
     return chunk
+
+
+class Stopwatch:
+    """Adds up the seconds spent awaiting each stage."""
+
+    def __init__(self, totals: dict[str, float]) -> None:
+        self.totals = totals
+
+    async def timed(self, stage: str, awaitable: Awaitable[T]) -> T:
+        started = time.perf_counter()
+        try:
+            return await awaitable
+        finally:
+            self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - started
 
 
 @dataclass
@@ -75,18 +93,19 @@ class Ingestion:
         # Map the next chunk (worker thread) while this one is written (mostly waiting on the
         # database), so reading, mapping and writing overlap.
         upcoming = asyncio.ensure_future(asyncio.to_thread(_next_chunk, rows, mapper, CHUNK_ROWS))
-        while chunk := await upcoming:
+        clock = Stopwatch(counts.timings)
+        while chunk := await clock.timed("wait_for_mapping", upcoming):
             upcoming = asyncio.ensure_future(
                 asyncio.to_thread(_next_chunk, rows, mapper, CHUNK_ROWS)
             )
             try:
-                await self._store(chunk, counts)
+                await self._store(chunk, counts, clock)
             except BaseException:
                 await asyncio.gather(upcoming, return_exceptions=True)
                 raise
             chunks += 1
             if postgres and chunks & (chunks - 1) == 0:
-                await self._refresh_statistics()
+                await clock.timed("analyze", self._refresh_statistics())
             if on_progress is not None:
                 on_progress(counts.rows)
         return counts
@@ -104,11 +123,15 @@ class Ingestion:
             text("ANALYZE persons, enrolments, attribute_facts, status_events")
         )
 
-    async def _store(self, chunk: list[Mapped | Rejection], counts: Counts) -> None:
+    async def _store(
+        self, chunk: list[Mapped | Rejection], counts: Counts, clock: Stopwatch
+    ) -> None:
         mapped = [item for item in chunk if isinstance(item, Mapped)]
         outcome = Outcome(rejections=[item for item in chunk if isinstance(item, Rejection)])
         if mapped:
-            people = await persons.resolve(self.session, self.keyset, mapped)
+            people = await clock.timed(
+                "persons", persons.resolve(self.session, self.keyset, mapped)
+            )
             common = {
                 "organisation": self.organisation,
                 "batch_id": self.batch_id,
@@ -116,13 +139,14 @@ class Ingestion:
                 "outcome": outcome,
             }
             if self.mapping.record is RecordKind.ENROLMENT:
-                await write_enrolments(
+                writing = write_enrolments(
                     self.session, mapped, people, catalogue=self.catalogue, **common
                 )
             elif self.mapping.record is RecordKind.ATTRIBUTE:
-                await write_facts(self.session, mapped, people, **common)
+                writing = write_facts(self.session, mapped, people, **common)
             else:
-                await write_events(self.session, mapped, people, **common)
+                writing = write_events(self.session, mapped, people, **common)
+            await clock.timed("records", writing)
         if outcome.rejections:
             await bulk_insert(
                 self.session,

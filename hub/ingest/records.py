@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.mapper import Mapped, Rejection
 from hub.database import bulk_insert
-from hub.kit.ids import new_uuid
+from hub.kit.ids import new_uuids
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
 from schemas.attribute import AttributeFact as FactRecord
 from schemas.catalogue import Catalogue
@@ -123,7 +123,6 @@ async def _derive_facts(
         await session.execute(delete(AttributeFact).where(AttributeFact.enrolment_id.in_(ids)))
     facts = [
         {
-            "id": new_uuid(),
             "person_id": person_id,
             "attribute": conferred.attribute,
             "value": conferred.value,
@@ -138,6 +137,8 @@ async def _derive_facts(
         if record.status.value != "suspended"
         for conferred in catalogue.programmes[record.programme].confers
     ]
+    for fact, fact_id in zip(facts, new_uuids(len(facts)), strict=True):
+        fact["id"] = fact_id
     if facts:
         await bulk_insert(session, AttributeFact.__table__, facts)
 
@@ -163,10 +164,10 @@ async def write_enrolments(
     plan = classify(rows, stored, batch_id, outcome)
     written: list[tuple[uuid.UUID, uuid.UUID, EnrolmentRecord]] = []
     inserts = []
-    for row in plan.inserts:
+    for row, enrolment_id in zip(plan.inserts, new_uuids(len(plan.inserts)), strict=True):
         person_id = persons[row.rrn.canonical()]
         values = _enrolment_values(row, person_id, batch_id, now) | {
-            "id": new_uuid(),
+            "id": enrolment_id,
             "created_at": now,
         }
         inserts.append(values)
@@ -230,8 +231,8 @@ async def write_facts(
     stored = {key: Stored(i, f or "", b) for key, _attribute, i, f, b in result.all()}
     plan = classify(rows, stored, batch_id, outcome)
     inserts = [
-        _fact_values(row, persons[row.rrn.canonical()], batch_id, now) | {"id": new_uuid()}
-        for row in plan.inserts
+        _fact_values(row, persons[row.rrn.canonical()], batch_id, now) | {"id": fact_id}
+        for row, fact_id in zip(plan.inserts, new_uuids(len(plan.inserts)), strict=True)
     ]
     if inserts:
         await bulk_insert(session, AttributeFact.__table__, inserts)
@@ -297,7 +298,7 @@ async def write_events(
             "recorded_at": now,
         }
         if event_id is None:
-            inserts.append(values | {"id": new_uuid()})
+            inserts.append(values | {"id": uuid.uuid4()})
         else:
             updates.append(values | {"id": event_id})
         change = _person_change(event)

@@ -129,5 +129,6 @@ async def ingest_file(
         updated=counts.updated,
         unchanged=counts.unchanged,
         rejected=counts.rejected,
+        seconds={stage: round(value, 3) for stage, value in counts.timings.items()},
     )
     return Report(batch, counts.first_rejections)
