@@ -87,10 +87,9 @@ async def bulk_insert(
         for row in rows
     ]
     marks = ", ".join("?" for _ in columns)
-    await raw.executemany(
-        f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}){conflict}',
-        params,
-    )
+    # Identifiers come from the table's own metadata, values go as parameters.
+    insert = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}){conflict}'  # noqa: S608
+    await raw.executemany(insert, params)
 
 
 def _json_text(value: Any) -> str | None:
