@@ -269,3 +269,48 @@ def test_serve_refuses_a_broken_catalogue(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "programmes.yaml" in result.output
     assert "NOBODY" in result.output
+
+
+def test_ingest_exit_codes(tmp_path: Path) -> None:
+    """`hub ingest`: 0 when applied, 3 with --strict when rows were rejected, 1 (nothing
+    applied) for a structurally broken file, an unknown source or a missing --organisation."""
+    from tests.factories import new_rrn
+    from tests.ingest.conftest import TEST_ENROLMENTS, csv_file
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    (maps / "test-welfare.yaml").write_text(TEST_ENROLMENTS, encoding="utf-8")
+    env = {"HUB_VAR_DIR": str(tmp_path / "var"), "HUB_MAPPINGS_DIR": str(maps), "COLUMNS": "200"}
+    assert runner.invoke(app, ["keys", "init"], env=env).exit_code == 0
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    assert runner.invoke(app, ["catalogue", "load"], env=env).exit_code == 0
+
+    good = tmp_path / "good.csv"
+    good.write_bytes(
+        csv_file(
+            f"{new_rrn()},가람,11350,,C-1,1001,20240101,,01,",
+            f"{new_rrn()},나래,11350,,C-2,9999,20240101,,01,",
+        )
+    )
+    result = runner.invoke(app, ["ingest", "test-welfare", str(good)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "rejected rows" in result.output
+    assert "9999" in result.output
+    strict = runner.invoke(app, ["ingest", "test-welfare", str(good), "--strict"], env=env)
+    assert strict.exit_code == 3
+
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(
+        csv_file(f"{new_rrn()},다온,11350,,C-3,1001,20240101,,01,", header="이름,나이")
+    )
+    result = runner.invoke(app, ["ingest", "test-welfare", str(broken)], env=env)
+    assert result.exit_code == 1
+    assert "nothing was applied" in result.output
+    assert "missing column" in result.output
+
+    unknown = runner.invoke(app, ["ingest", "no-such-source", str(good)], env=env)
+    assert unknown.exit_code == 1
+    assert "test-welfare" in unknown.output
+    several = runner.invoke(app, ["ingest", "ssis", str(good)], env=env)
+    assert several.exit_code == 1
+    assert "--organisation" in several.output
