@@ -33,6 +33,7 @@ CHUNK_ROWS = 2000
 KEPT_REJECTIONS = 100
 """How many rejections a report carries inline; all of them are stored with the batch."""
 
+LOCK = 0x6875_6269_6E67  # "hubing": the advisory-lock key that serialises ingestions
 Progress = Callable[[int], None]
 T = TypeVar("T")
 
@@ -86,6 +87,11 @@ class Ingestion:
 
     async def run(self, stream: BinaryIO, on_progress: Progress | None = None) -> Counts:
         postgres = self.session.bind is not None and self.session.bind.dialect.name == "postgresql"
+        if postgres:
+            # One file at a time: two loads that create the same new persons in different
+            # orders would each wait on the other's uncommitted rows (a deadlock). SQLite has
+            # a single writer anyway. Held until this file's transaction ends.
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
         mapper = Mapper(self.mapping, self.catalogue, self.organisation, now=self.now)
         rows = read(stream, self.mapping.format, required=self.mapping.required_columns)
         counts = Counts()

@@ -277,3 +277,33 @@ async def test_a_file_broken_after_many_good_rows_applies_nothing(
     assert response.json()["errors"][0]["field"] == "line 2502"
     assert await count(db, Enrolment) == enrolments_before
     assert await count(db, Person) == persons_before
+
+
+async def test_concurrent_files_sharing_people_both_apply(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    """Two files that create the same new persons in opposite orders, over several chunks each,
+    sent at the same time: without serialising ingestions, each would wait on the other's
+    uncommitted persons (a deadlock on PostgreSQL)."""
+    import asyncio
+
+    headers = await mohw_headers(ingest_api, db)
+    shared = [new_rrn() for _ in range(4500)]
+    tag = uuid.uuid4().hex[:8]
+    first = csv_file(
+        *(f"{r},공유,11350,,P-{tag}-a{i},1001,20240101,,01," for i, r in enumerate(shared))
+    )
+    second = csv_file(
+        *(
+            f"{r},공유,11350,,P-{tag}-b{i},2001,20240101,,01,"
+            for i, r in enumerate(reversed(shared))
+        )
+    )
+    persons_before = await count(db, Person)
+    responses = await asyncio.gather(
+        upload(ingest_api, headers, "test-welfare", first),
+        upload(ingest_api, headers, "test-welfare", second),
+    )
+    assert [r.status_code for r in responses] == [201, 201], [r.text for r in responses]
+    assert [r.json()["inserted"] for r in responses] == [4500, 4500]
+    assert await count(db, Person) == persons_before + 4500
