@@ -54,6 +54,19 @@ class Plan:
     updates: list[tuple[uuid.UUID, Mapped]] = field(default_factory=list)
 
 
+async def stored_versions(
+    session: AsyncSession, model: Any, key: Any, organisation: str, rows: Sequence[Mapped]
+) -> dict[str, Stored]:
+    """What the store holds for the chunk's keys: id, fingerprint and last batch per key."""
+    keys = list({row.key for row in rows})
+    result = await session.execute(
+        select(key, model.id, model.fingerprint, model.batch_id).where(
+            model.source_org == organisation, key.in_(keys)
+        )
+    )
+    return {k: Stored(i, f or "", b) for k, i, f, b in result.all()}
+
+
 def classify(
     rows: Sequence[Mapped], stored: dict[str, Stored], batch_id: uuid.UUID, outcome: Outcome
 ) -> Plan:
@@ -154,13 +167,9 @@ async def write_enrolments(
     now: dt.datetime,
     outcome: Outcome,
 ) -> None:
-    keys = list({row.key for row in rows})
-    result = await session.execute(
-        select(
-            Enrolment.source_record_id, Enrolment.id, Enrolment.fingerprint, Enrolment.batch_id
-        ).where(Enrolment.source_org == organisation, Enrolment.source_record_id.in_(keys))
+    stored = await stored_versions(
+        session, Enrolment, Enrolment.source_record_id, organisation, rows
     )
-    stored = {key: Stored(i, f, b) for key, i, f, b in result.all()}
     plan = classify(rows, stored, batch_id, outcome)
     written: list[tuple[uuid.UUID, uuid.UUID, EnrolmentRecord]] = []
     inserts = []
@@ -217,18 +226,10 @@ async def write_facts(
     now: dt.datetime,
     outcome: Outcome,
 ) -> None:
-    keys = list({row.key for row in rows})
-    result = await session.execute(
-        select(
-            AttributeFact.source_record_id,
-            AttributeFact.attribute,
-            AttributeFact.id,
-            AttributeFact.fingerprint,
-            AttributeFact.batch_id,
-        ).where(AttributeFact.source_org == organisation, AttributeFact.source_record_id.in_(keys))
+    # One row states one attribute: a changed attribute is a changed fingerprint (an update).
+    stored = await stored_versions(
+        session, AttributeFact, AttributeFact.source_record_id, organisation, rows
     )
-    # One row states one attribute: key the stored facts by record id (attribute checked below).
-    stored = {key: Stored(i, f or "", b) for key, _attribute, i, f, b in result.all()}
     plan = classify(rows, stored, batch_id, outcome)
     inserts = [
         _fact_values(row, persons[row.rrn.canonical()], batch_id, now) | {"id": fact_id}
@@ -268,16 +269,9 @@ async def write_events(
     now: dt.datetime,
     outcome: Outcome,
 ) -> None:
-    keys = list({row.key for row in rows})
-    result = await session.execute(
-        select(
-            StatusEvent.source_event_id,
-            StatusEvent.id,
-            StatusEvent.fingerprint,
-            StatusEvent.batch_id,
-        ).where(StatusEvent.source_org == organisation, StatusEvent.source_event_id.in_(keys))
+    stored = await stored_versions(
+        session, StatusEvent, StatusEvent.source_event_id, organisation, rows
     )
-    stored = {key: Stored(i, f, b) for key, i, f, b in result.all()}
     plan = classify(rows, stored, batch_id, outcome)
     events: list[tuple[uuid.UUID | None, uuid.UUID, Mapped]] = [
         (None, persons[row.rrn.canonical()], row) for row in plan.inserts

@@ -82,16 +82,16 @@ async def ingest_file(
     sha256, size = fingerprint_file(stream)
     batch_id: uuid.UUID = new_uuid()
     started = utcnow()
-    batch = IngestBatch(
-        id=batch_id,
-        source=mapping.source,
-        organisation=organisation,
-        actor=actor,
-        status="running",
-        file_sha256=sha256,
-        file_bytes=size,
-        started_at=started,
-    )
+    identity = {
+        "id": batch_id,
+        "source": mapping.source,
+        "organisation": organisation,
+        "actor": actor,
+        "file_sha256": sha256,
+        "file_bytes": size,
+        "started_at": started,
+    }
+    batch = IngestBatch(**identity, status="running")
     try:
         async with db.transaction() as session:
             session.add(batch)
@@ -100,18 +100,7 @@ async def ingest_file(
             counts = await work.run(stream, on_progress)
             _finish(batch, counts)
     except FileStructureError as exc:
-        failed = IngestBatch(
-            id=batch_id,
-            source=mapping.source,
-            organisation=organisation,
-            actor=actor,
-            status="failed",
-            file_sha256=sha256,
-            file_bytes=size,
-            error=str(exc),
-            started_at=started,
-            finished_at=utcnow(),
-        )
+        failed = IngestBatch(**identity, status="failed", error=str(exc), finished_at=utcnow())
         async with db.transaction() as session:
             session.add(failed)
         log.warning("ingest.refused", source=mapping.source, batch_id=str(batch_id))
