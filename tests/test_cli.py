@@ -314,3 +314,40 @@ def test_ingest_exit_codes(tmp_path: Path) -> None:
     several = runner.invoke(app, ["ingest", "ssis", str(good)], env=env)
     assert several.exit_code == 1
     assert "--organisation" in several.output
+
+
+def test_rotate_reencrypt_retire_through_the_cli(tmp_path: Path) -> None:
+    """The operator's key rotation: stored RRNs stay readable after `rotate`, `retire` is
+    refused while rows still use the old key, `reencrypt` moves them, then `retire` works."""
+    from tests.factories import new_rrn
+    from tests.ingest.conftest import TEST_ENROLMENTS, csv_file
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    (maps / "test-welfare.yaml").write_text(TEST_ENROLMENTS, encoding="utf-8")
+    env = {"HUB_VAR_DIR": str(tmp_path / "var"), "HUB_MAPPINGS_DIR": str(maps), "COLUMNS": "200"}
+    for command in (["keys", "init"], ["db", "upgrade"], ["catalogue", "load"]):
+        assert runner.invoke(app, command, env=env).exit_code == 0
+    rows = [f"{new_rrn()},순환{i},11350,,K-{i},1001,20240101,,01," for i in range(7)]
+    data = tmp_path / "people.csv"
+    data.write_bytes(csv_file(*rows))
+    assert runner.invoke(app, ["ingest", "test-welfare", str(data)], env=env).exit_code == 0
+
+    keys = json.loads((tmp_path / "var" / "keys.json").read_text())["keys"]
+    old = next(k["kid"] for k in keys if k["purpose"] == "rrn-encryption")
+    assert runner.invoke(app, ["keys", "rotate", "rrn-encryption"], env=env).exit_code == 0
+    refused = runner.invoke(app, ["keys", "retire", old], env=env)
+    assert refused.exit_code == 1
+    assert "still protects 7 row(s)" in refused.output
+    moved = runner.invoke(app, ["keys", "reencrypt", "--batch", "3"], env=env)
+    assert moved.exit_code == 0, moved.output
+    assert "7 person(s) re-keyed" in moved.output
+    again = runner.invoke(app, ["keys", "reencrypt"], env=env)
+    assert "0 person(s) re-keyed" in again.output
+    retired = runner.invoke(app, ["keys", "retire", old], env=env)
+    assert retired.exit_code == 0, retired.output
+    # Re-ingesting the same file still finds every person (blind index) and changes nothing.
+    result = runner.invoke(app, ["ingest", "test-welfare", str(data)], env=env)
+    assert result.exit_code == 0
+    # rows, inserted, updated, unchanged, rejected
+    assert re.search(r"│\s*7\s*│\s*0\s*│\s*0\s*│\s*7\s*│\s*0\s*│", result.output)
