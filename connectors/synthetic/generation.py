@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -84,6 +85,10 @@ def generate(
     order = sorted(mappings, key=_size_rank)
     if workers is None:
         workers = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    if threading.active_count() > 1:
+        # Forking a process that runs other threads (a server, a database driver) can leave a
+        # child waiting forever on a lock one of those threads held: write in this process.
+        workers = 1
     written: dict[str, _Written] = {}
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         # Forked workers inherit the plan (and the writer, a closure) instead of unpickling it.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -110,10 +112,22 @@ def test_the_manifest_holds_no_personal_data(run: Run) -> None:
 
 
 def test_same_seed_same_bytes_other_seed_other_files(run: Run, tmp_path: Path) -> None:
-    # in one process this time (the fixture's run used worker processes where it could)
-    again = generate(
-        tmp_path / "again", persons=PERSONS, today=TODAY, mappings=run.mappings, workers=1
+    # Forked worker processes write the files in parallel, but only in a process without other
+    # threads (this test session has some), so that path runs in a fresh interpreter here.
+    script = (
+        "import sys; from datetime import date; from pathlib import Path;"
+        "from connectors.registry import load_mappings; from connectors.synthetic import generate;"
+        "from schemas.catalogue import load_catalogue;"
+        f"generate(Path(sys.argv[1]), persons={PERSONS}, today=date.fromisoformat('{TODAY}'),"
+        " mappings=load_mappings(load_catalogue()), workers=2)"
     )
+    subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "again")],
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=300,
+    )
+    again = Manifest.load(tmp_path / "again" / "manifest.json")
     assert again == run.manifest
     for entry in [*run.manifest.files, None]:
         name = entry.file if entry else "manifest.json"
