@@ -35,7 +35,7 @@ async def bulk_insert(
     rows: Sequence[dict[str, Any]],
     *,
     skip_conflicts_on: Sequence[str] = (),
-) -> None:
+) -> int:
     """Insert many rows fast, inside the session's transaction.
 
     PostgreSQL: binary COPY through asyncpg. SQLite: one prepared INSERT run with executemany
@@ -45,9 +45,10 @@ async def bulk_insert(
     Without `skip_conflicts_on` the rows must be new (a duplicate key fails the transaction).
     With it, rows that collide on that unique key are skipped (ON CONFLICT DO NOTHING); on
     PostgreSQL they go through a temporary staging table, since COPY has no ON CONFLICT.
+    Returns how many rows were inserted.
     """
     if not rows:
-        return
+        return 0
     columns = list(rows[0])
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
@@ -66,7 +67,7 @@ async def bulk_insert(
         records = [tuple(row[c] for c in columns) for row in rows]
         if not conflict:
             await raw.copy_records_to_table(table.name, records=records, columns=columns)
-            return
+            return len(records)
         staging = f"staging_{table.name}"
         await raw.execute(
             f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
@@ -74,10 +75,10 @@ async def bulk_insert(
         )
         await raw.execute(f'TRUNCATE "{staging}"')
         await raw.copy_records_to_table(staging, records=records, columns=columns)
-        await raw.execute(
+        status = await raw.execute(
             f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"{conflict}'  # noqa: S608
         )
-        return
+        return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 <rows>"
     processors = [table.c[c].type.bind_processor(connection.dialect) for c in columns]
     params = [
         tuple(
@@ -89,7 +90,8 @@ async def bulk_insert(
     marks = ", ".join("?" for _ in columns)
     # Identifiers come from the table's own metadata, values go as parameters.
     insert = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}){conflict}'  # noqa: S608
-    await raw.executemany(insert, params)
+    cursor = await raw.executemany(insert, params)
+    return int(cursor.rowcount)
 
 
 def _json_text(value: Any) -> str | None:

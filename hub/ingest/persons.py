@@ -2,7 +2,8 @@
 
 One SELECT finds every known person of the chunk (under every usable blind-index key); one bulk
 INSERT … ON CONFLICT DO NOTHING creates the rest (so two ingestions creating the same person
-at once both end with the one row), and one more SELECT picks up their ids.
+at once both end with the one row). Only if some were created meanwhile by someone else does
+one more SELECT read back their ids.
 """
 
 from __future__ import annotations
@@ -81,10 +82,18 @@ async def resolve(
                     "updated_at": now,
                 }
             )
-        await bulk_insert(
+        inserted = await bulk_insert(
             session, Person.__table__, values, skip_conflicts_on=("rrn_index_kid", "rrn_index")
         )
-        known |= await _known(session, wanted)
+        if inserted == len(values):
+            known |= {
+                row.rrn.canonical(): (value["id"], value["household_id"])
+                for row, value in zip(new, values, strict=True)
+            }
+        else:  # someone else created some of them meanwhile: read back who is who
+            known |= await _known(
+                session, {k: rrn for k, rrn in wanted.items() if rrn not in known}
+            )
     # A person first seen without a household gets one from a later source that knows it.
     households = [
         {"id": known[rrn][0], "household_id": row.person.household_id}

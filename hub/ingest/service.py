@@ -24,6 +24,7 @@ from hub.ingest.pipeline import Counts, Ingestion, Progress
 from hub.kit.clock import utcnow
 from hub.kit.errors import Forbidden, InvalidInput, NotFound
 from hub.kit.ids import new_uuid
+from hub.organisations.models import Organisation
 from hub.vault import KeySet
 from schemas.catalogue import Catalogue
 
@@ -92,6 +93,10 @@ async def ingest_file(
         "started_at": started,
     }
     batch = IngestBatch(**identity, status="running")
+    async with db.transaction() as session:
+        # Records name their sender without a foreign key (hub.records.models REFERENCE_NOTE).
+        if await session.get(Organisation, organisation) is None:
+            raise NotFound(f"No organisation {organisation} is registered.")
     try:
         async with db.transaction() as session:
             session.add(batch)
