@@ -113,6 +113,7 @@ async def _populate(
                     entry.organisation,
                     folder / entry.file,
                     progress,
+                    current.catalogue_dir,
                 )
                 rows += report.batch.rows
                 rejected += report.batch.rejected

@@ -55,14 +55,16 @@ async def ingest_path(
     organisation: str,
     path: Path,
     progress: Progress,
+    catalogue_dir: Path | None = None,
 ) -> service.Report:
     """Ingest one file with a progress bar (bytes read; XLSX shows rows only)."""
     size = path.stat().st_size  # noqa: ASYNC240 (one stat before the work)
     task = progress.add_task(path.name, total=size, rows=0)
     with path.open("rb") as stream:
 
-        def advance(rows: int) -> None:
-            position = stream.tell() if mapping.format.kind != "xlsx" else 0
+        def advance(rows: int, position: int | None) -> None:
+            if position is None:  # mapped in this process: the stream is where the reader is
+                position = stream.tell() if mapping.format.kind != "xlsx" else 0
             progress.update(task, completed=position, rows=rows)
 
         report = await service.ingest_file(
@@ -73,6 +75,8 @@ async def ingest_path(
             organisation=organisation,
             stream=stream,
             on_progress=advance,
+            path=path,
+            catalogue_dir=catalogue_dir,
         )
     progress.update(task, completed=size, rows=report.batch.rows)
     return report
@@ -113,7 +117,14 @@ def ingest(
         try:
             with ingest_progress() as progress:
                 return await ingest_path(
-                    db, keyset, catalogue, mapping, organisation, file, progress
+                    db,
+                    keyset,
+                    catalogue,
+                    mapping,
+                    organisation,
+                    file,
+                    progress,
+                    current.catalogue_dir,
                 )
         finally:
             await db.dispose()

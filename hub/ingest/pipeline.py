@@ -11,8 +11,9 @@ import asyncio
 import datetime as dt
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from sqlalchemy import select, text
@@ -25,6 +26,7 @@ from connectors.readers.base import RawRow
 from hub.catalogue.models import Programme
 from hub.database import bulk_insert
 from hub.ingest import persons
+from hub.ingest.mapping_process import MIN_BYTES, mapped_chunks
 from hub.ingest.models import IngestRejection
 from hub.ingest.records import Outcome, write_enrolments, write_events, write_facts
 from hub.kit.errors import ServiceUnavailable
@@ -36,7 +38,8 @@ KEPT_REJECTIONS = 100
 """How many rejections a report carries inline; all of them are stored with the batch."""
 
 LOCK = 0x6875_6269_6E67  # "hubing": the advisory-lock key that serialises ingestions
-Progress = Callable[[int], None]
+Progress = Callable[[int, int | None], None]
+"""Called after each chunk with the rows done and, when known, the bytes read so far."""
 T = TypeVar("T")
 
 
@@ -89,37 +92,75 @@ class Ingestion:
     batch_id: uuid.UUID
     now: dt.datetime
 
-    async def run(self, stream: BinaryIO, on_progress: Progress | None = None) -> Counts:
+    async def run(
+        self,
+        stream: BinaryIO,
+        on_progress: Progress | None = None,
+        *,
+        path: Path | None = None,
+        catalogue_dir: Path | None = None,
+        process_from_bytes: int = MIN_BYTES,
+    ) -> Counts:
+        """Apply the file. With `path` (the same file), a large one is mapped in a child
+        process (hub.ingest.mapping_process); otherwise in a worker thread."""
         postgres = self.session.bind is not None and self.session.bind.dialect.name == "postgresql"
         if postgres:
             # One file at a time: two loads that create the same new persons in different
             # orders would each wait on the other's uncommitted rows (a deadlock). SQLite has
             # a single writer anyway. Held until this file's transaction ends.
             await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
-        mapper = Mapper(self.mapping, self.catalogue, self.organisation, now=self.now)
-        rows = read(stream, self.mapping.format, required=self.mapping.required_columns)
-        counts = Counts()
-        chunks = 0
-        # Map the next chunk (worker thread) while this one is written (mostly waiting on the
-        # database), so reading, mapping and writing overlap.
-        upcoming = asyncio.ensure_future(asyncio.to_thread(_next_chunk, rows, mapper, CHUNK_ROWS))
-        clock = Stopwatch(counts.timings)
-        while chunk := await clock.timed("wait_for_mapping", upcoming):
-            upcoming = asyncio.ensure_future(
-                asyncio.to_thread(_next_chunk, rows, mapper, CHUNK_ROWS)
+        if path is not None and path.stat().st_size >= process_from_bytes:  # noqa: ASYNC240
+            chunks = mapped_chunks(
+                path, self.mapping, catalogue_dir, self.organisation, self.now, CHUNK_ROWS
             )
+        else:
+            chunks = self._threaded_chunks(stream)
+        counts = Counts()
+        clock = Stopwatch(counts.timings)
+        stored = 0
+        iterator = aiter(chunks)
+        while True:
             try:
-                await self._store(chunk, counts, clock)
-            except BaseException:
-                await asyncio.gather(upcoming, return_exceptions=True)
-                raise
-            chunks += 1
-            if postgres and chunks & (chunks - 1) == 0:
+                chunk, position = await clock.timed("wait_for_mapping", anext(iterator))
+            except StopAsyncIteration:
+                break
+            await self._store(chunk, counts, clock)
+            stored += 1
+            if postgres and stored & (stored - 1) == 0:
                 await clock.timed("analyze", self._refresh_statistics())
             if on_progress is not None:
-                on_progress(counts.rows)
+                on_progress(counts.rows, position)
         await self._check_programmes(counts.programmes)
         return counts
+
+    async def _threaded_chunks(
+        self, stream: BinaryIO
+    ) -> AsyncIterator[tuple[list[Mapped | Rejection], int | None]]:
+        """Map in a worker thread, one chunk ahead of the writer, so the two overlap."""
+        mapper = Mapper(self.mapping, self.catalogue, self.organisation, now=self.now)
+        rows = read(stream, self.mapping.format, required=self.mapping.required_columns)
+        upcoming = asyncio.ensure_future(asyncio.to_thread(_next_chunk, rows, mapper, CHUNK_ROWS))
+        try:
+            while chunk := await upcoming:
+                upcoming = asyncio.ensure_future(
+                    asyncio.to_thread(_next_chunk, rows, mapper, CHUNK_ROWS)
+                )
+                yield chunk, None
+        finally:
+            await asyncio.gather(upcoming, return_exceptions=True)
+
+    async def _refresh_statistics(self) -> None:
+        """Re-ANALYZE the tables this load writes, after chunks 1, 2, 4, 8, …
+
+        The tables grow inside this one transaction while the planner's statistics still
+        describe them as they were: with an empty table it plans the per-chunk key lookups as
+        an index range on the first column plus a filter, which makes a large load quadratic.
+        ANALYZE counts the rows this transaction inserted, so the plans follow the growth; at
+        doubling intervals it costs a handful of runs per file.
+        """
+        await self.session.execute(
+            text("ANALYZE persons, enrolments, attribute_facts, status_events")
+        )
 
     async def _check_programmes(self, codes: set[str]) -> None:
         """Every programme the file's records name is in the programmes table: one query per
@@ -135,19 +176,6 @@ class Ingestion:
             raise ServiceUnavailable(
                 f"Programmes {', '.join(missing)} are not loaded; run `hub catalogue load`."
             )
-
-    async def _refresh_statistics(self) -> None:
-        """Re-ANALYZE the tables this load writes, after chunks 1, 2, 4, 8, …
-
-        The tables grow inside this one transaction while the planner's statistics still
-        describe them as they were: with an empty table it plans the per-chunk key lookups as
-        an index range on the first column plus a filter, which makes a large load quadratic.
-        ANALYZE counts the rows this transaction inserted, so the plans follow the growth; at
-        doubling intervals it costs a handful of runs per file.
-        """
-        await self.session.execute(
-            text("ANALYZE persons, enrolments, attribute_facts, status_events")
-        )
 
     async def _store(
         self, chunk: list[Mapped | Rejection], counts: Counts, clock: Stopwatch

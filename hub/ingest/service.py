@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 import structlog
@@ -19,6 +20,7 @@ from connectors.mapper import Rejection
 from connectors.mapping import Mapping
 from connectors.readers.base import FileStructureError
 from hub.database import Database
+from hub.ingest.mapping_process import MIN_BYTES
 from hub.ingest.models import IngestBatch
 from hub.ingest.pipeline import Counts, Ingestion, Progress
 from hub.kit.clock import utcnow
@@ -78,6 +80,9 @@ async def ingest_file(
     stream: BinaryIO,
     actor: str | None = None,
     on_progress: Progress | None = None,
+    path: Path | None = None,
+    catalogue_dir: Path | None = None,
+    process_from_bytes: int = MIN_BYTES,
 ) -> Report:
     """Apply one file; raises InvalidInput (nothing applied) if its structure is broken."""
     sha256, size = fingerprint_file(stream)
@@ -102,7 +107,13 @@ async def ingest_file(
             session.add(batch)
             await session.flush()
             work = Ingestion(session, keyset, catalogue, mapping, organisation, batch_id, started)
-            counts = await work.run(stream, on_progress)
+            counts = await work.run(
+                stream,
+                on_progress,
+                path=path,
+                catalogue_dir=catalogue_dir,
+                process_from_bytes=process_from_bytes,
+            )
             _finish(batch, counts)
     except FileStructureError as exc:
         failed = IngestBatch(**identity, status="failed", error=str(exc), finished_at=utcnow())
