@@ -100,6 +100,7 @@ async def run_hub(url: str, data: Path, manifest: dict) -> dict:
                 mapping=mappings[entry["source"]],
                 organisation=entry["organisation"],
                 stream=stream,
+                path=data / entry["file"],  # as `hub ingest` does: large files map in a child
             )
         per_file.append(
             {
