@@ -16,7 +16,13 @@ from typing import BinaryIO
 
 from connectors.formats import CsvFormat
 from connectors.readers.base import FileStructureError, RawRow
-from connectors.readers.text import MAX_LINE_BYTES, binary_lines, check_required, clean
+from connectors.readers.text import (
+    MAX_LINE_BYTES,
+    binary_lines,
+    check_required,
+    clean,
+    header_names,
+)
 
 EXTRA = "__extra__"
 """Key under which fields beyond the header's columns travel, joined by the delimiter."""
@@ -59,16 +65,7 @@ def _header(record: list[str], location: str) -> list[str]:
     names = [name.strip() for name in record]
     if names and names[0].startswith("\ufeff"):
         names[0] = names[0].lstrip("\ufeff").strip()  # a BOM read as `utf-8` instead of `-sig`
-    while names and not names[-1]:
-        names.pop()  # trailing delimiters after the last heading are common in exports
-    seen: set[str] = set()
-    for position, name in enumerate(names, start=1):
-        if not name:
-            raise FileStructureError(f"column {position} has no name in the header", location)
-        if name in seen:
-            raise FileStructureError(f"duplicate column {name}", location)
-        seen.add(name)
-    return names
+    return header_names(names, location)
 
 
 def _fields(header: list[str], record: list[str], delimiter: str) -> dict[str, str | None]:

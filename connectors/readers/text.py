@@ -47,3 +47,18 @@ def check_required(present: Collection[str], required: tuple[str, ...], location
     for name in required:
         if name not in present:
             raise FileStructureError(f"missing column {name}", location)
+
+
+def header_names(names: list[str], location: str) -> list[str]:
+    """A header row's column names: trailing empty cells dropped (exports often end rows with
+    a delimiter); an unnamed or repeated column breaks the file."""
+    while names and not names[-1]:
+        names.pop()
+    seen: set[str] = set()
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise FileStructureError(f"column {position} has no name in the header", location)
+        if name in seen:
+            raise FileStructureError(f"duplicate column {name}", location)
+        seen.add(name)
+    return names

@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from connectors.formats import XlsxFormat
 from connectors.readers.base import FileStructureError, RawRow
 from connectors.readers.csv import EXTRA
-from connectors.readers.text import check_required, clean
+from connectors.readers.text import check_required, clean, header_names
 
 SPOOL_IN_MEMORY = 16 * 1024 * 1024
 """Bytes of a non-seekable upload kept in memory before spooling to a temporary file."""
@@ -99,17 +99,7 @@ def _sheet_rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
 
 
 def _header(values: tuple[Any, ...], location: str) -> list[str]:
-    names = [_text(value) or "" for value in values]
-    while names and not names[-1]:
-        names.pop()
-    seen: set[str] = set()
-    for position, name in enumerate(names, start=1):
-        if not name:
-            raise FileStructureError(f"column {position} has no name in the header", location)
-        if name in seen:
-            raise FileStructureError(f"duplicate column {name}", location)
-        seen.add(name)
-    return names
+    return header_names([_text(value) or "" for value in values], location)
 
 
 def _fields(header: list[str], cells: list[str | None]) -> dict[str, str | None]:
