@@ -25,7 +25,7 @@ from hub.kit.clock import utcnow
 from hub.main import create_app
 from hub.settings import Settings, normalise_database_url
 from hub.vault import KeySet
-from tests.factories import LiveServer
+from tests.factories import LiveServer, asgi_client
 
 POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
@@ -125,8 +125,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="https://hub.test") as client:
+    async with asgi_client(app) as client:
         yield client
 
 

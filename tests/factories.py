@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from hub.auth import service as auth_service
 from hub.database import Database
@@ -113,3 +114,9 @@ def new_rrn(birth: datetime.date | None = None, *, female: bool = False) -> str:
     century = 1 if birth.year < 2000 else 3
     gender = century + (1 if female else 0)
     return f"{birth:%y%m%d}-{gender}{next(_serial):06d}"
+
+
+def asgi_client(app: FastAPI) -> httpx.AsyncClient:
+    """An httpx client that calls the real app in-process (ASGI transport), as a browser or a
+    ministry system would over HTTP."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://hub.test")

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from hub.main import create_app
 from tests.conftest import make_settings
+from tests.factories import asgi_client
 
 TEST_ENROLMENTS = textwrap.dedent(
     """\
@@ -85,6 +86,5 @@ async def ingest_app(
 
 @pytest.fixture
 async def ingest_api(ingest_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=ingest_app)
-    async with httpx.AsyncClient(transport=transport, base_url="https://hub.test") as client:
+    async with asgi_client(ingest_app) as client:
         yield client
