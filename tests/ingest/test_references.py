@@ -38,25 +38,22 @@ async def test_missing_programme_refuses_the_file(
             f"{new_rrn()},가온,11350,,X-1,1001,20240101,,01,",
             f"{new_rrn()},나온,11350,,X-2,1004,20240101,,01,",
         )
-        with pytest.raises(ServiceUnavailable, match="MOHW-BLS-EDUCATION"):
+
+        async def send(organisation: str) -> None:
             await ingest_file(
                 db,
                 keyset=KeySet.load(keys_file),
                 catalogue=catalogue,
                 mapping=mapping,
-                organisation="MOHW",
+                organisation=organisation,
                 stream=io.BytesIO(content),
             )
+
+        with pytest.raises(ServiceUnavailable, match="MOHW-BLS-EDUCATION"):
+            await send("MOHW")
         async with db.transaction() as session:
             assert await session.scalar(select(func.count()).select_from(Enrolment)) == 0
         with pytest.raises(NotFound, match="NOBODY"):
-            await ingest_file(
-                db,
-                keyset=KeySet.load(keys_file),
-                catalogue=catalogue,
-                mapping=mapping,
-                organisation="NOBODY",
-                stream=io.BytesIO(content),
-            )
+            await send("NOBODY")
     finally:
         await db.dispose()
