@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Table, event, text
+from sqlalchemy import JSON, Table, any_, bindparam, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -27,6 +27,19 @@ def insert_for(session: AsyncSession, table: Any) -> Any:
     """The dialect's INSERT, which has `on_conflict_do_nothing/do_update` on both backends."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def one_of(session: AsyncSession, column: Any, values: Sequence[Any]) -> Any:
+    """`column IN values` for a large list: on PostgreSQL `= ANY(array)`, one bound parameter.
+
+    An IN list of a few thousand values is rendered into the statement at every execution
+    (SQLAlchemy's "post-compile" step), which costs more than the query; one array parameter is
+    compiled once and cached.
+    """
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    if dialect != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
 
 
 async def bulk_insert(

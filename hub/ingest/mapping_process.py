@@ -49,8 +49,10 @@ def _pack(item: Mapped | Rejection) -> tuple[Any, ...]:
         item.row,
         item.location,
         item.rrn.canonical(),
-        item.person.model_dump(exclude={"rrn"}),
-        item.record.model_dump(),
+        # The field values as they are (a model's __dict__ holds exactly its fields): a
+        # model_dump would copy and convert each one for nothing.
+        {k: v for k, v in item.person.__dict__.items() if k != "rrn"},
+        item.record.__dict__,
         item.key,
         item.fingerprint,
     )

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.mapper import Mapped
-from hub.database import bulk_insert
+from hub.database import bulk_insert, one_of
 from hub.kit.clock import utcnow
 from hub.kit.ids import new_uuids
 from hub.records.models import Person
@@ -34,7 +34,7 @@ async def _known(
     # Both columns, so the (rrn_index_kid, rrn_index) unique index serves the lookup.
     rows = await session.execute(
         select(Person.id, Person.rrn_index_kid, Person.rrn_index, Person.household_id).where(
-            Person.rrn_index_kid.in_(kids), Person.rrn_index.in_(digests)
+            Person.rrn_index_kid.in_(kids), one_of(session, Person.rrn_index, digests)
         )
     )
     found: dict[str, tuple[uuid.UUID, str | None]] = {}

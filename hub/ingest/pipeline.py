@@ -195,9 +195,7 @@ class Ingestion:
                 "outcome": outcome,
             }
             if self.mapping.record is RecordKind.ENROLMENT:
-                writing = write_enrolments(
-                    self.session, mapped, people, catalogue=self.catalogue, **common
-                )
+                writing = write_enrolments(self.session, mapped, people, **common)
             elif self.mapping.record is RecordKind.ATTRIBUTE:
                 writing = write_facts(self.session, mapped, people, **common)
             else:

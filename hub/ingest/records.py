@@ -4,7 +4,7 @@ Each record is keyed by (source organisation, source record/event id) and carrie
 fingerprint of its content. Against what is stored a row is: new (inserted), changed
 (updated), unchanged (nothing written), or, when the same batch already wrote that key with
 other content, a conflicting repeat (rejected). Attribute facts that a programme `confers`
-are re-derived for every enrolment written.
+are not written here: they are derived from the enrolments when read (hub.records.facts).
 """
 
 from __future__ import annotations
@@ -15,15 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.mapper import Mapped, Rejection
-from hub.database import bulk_insert
+from hub.database import bulk_insert, one_of
 from hub.kit.ids import new_uuids
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
 from schemas.attribute import AttributeFact as FactRecord
-from schemas.catalogue import Catalogue
 from schemas.enrolment import EnrolmentRecord
 from schemas.event import StatusEventRecord, StatusEventType
 
@@ -61,7 +60,7 @@ async def stored_versions(
     keys = list({row.key for row in rows})
     result = await session.execute(
         select(key, model.id, model.fingerprint, model.batch_id).where(
-            model.source_org == organisation, key.in_(keys)
+            model.source_org == organisation, one_of(session, key, keys)
         )
     )
     return {k: Stored(i, f or "", b) for k, i, f, b in result.all()}
@@ -123,39 +122,6 @@ def _enrolment_values(
     }
 
 
-async def _derive_facts(
-    session: AsyncSession,
-    catalogue: Catalogue,
-    written: list[tuple[uuid.UUID, uuid.UUID, EnrolmentRecord]],
-    now: dt.datetime,
-) -> None:
-    """Facts conferred by each written enrolment's programme, for its period; none while the
-    enrolment is suspended (the person does not hold the status then)."""
-    ids = [enrolment_id for enrolment_id, _, _ in written]
-    if ids:
-        await session.execute(delete(AttributeFact).where(AttributeFact.enrolment_id.in_(ids)))
-    facts = [
-        {
-            "person_id": person_id,
-            "attribute": conferred.attribute,
-            "value": conferred.value,
-            "value_key": _value_key(conferred.value),
-            "valid_from": record.period_start,
-            "valid_to": record.period_end,
-            "source_org": record.source,
-            "enrolment_id": enrolment_id,
-            "recorded_at": now,
-        }
-        for enrolment_id, person_id, record in written
-        if record.status.value != "suspended"
-        for conferred in catalogue.programmes[record.programme].confers
-    ]
-    for fact, fact_id in zip(facts, new_uuids(len(facts)), strict=True):
-        fact["id"] = fact_id
-    if facts:
-        await bulk_insert(session, AttributeFact.__table__, facts)
-
-
 async def write_enrolments(
     session: AsyncSession,
     rows: Sequence[Mapped],
@@ -163,7 +129,6 @@ async def write_enrolments(
     *,
     organisation: str,
     batch_id: uuid.UUID,
-    catalogue: Catalogue,
     now: dt.datetime,
     outcome: Outcome,
 ) -> None:
@@ -171,26 +136,19 @@ async def write_enrolments(
         session, Enrolment, Enrolment.source_record_id, organisation, rows
     )
     plan = classify(rows, stored, batch_id, outcome)
-    written: list[tuple[uuid.UUID, uuid.UUID, EnrolmentRecord]] = []
-    inserts = []
-    for row, enrolment_id in zip(plan.inserts, new_uuids(len(plan.inserts)), strict=True):
-        person_id = persons[row.rrn.canonical()]
-        values = _enrolment_values(row, person_id, batch_id, now) | {
-            "id": enrolment_id,
-            "created_at": now,
-        }
-        inserts.append(values)
-        written.append((values["id"], person_id, row.record))  # type: ignore[arg-type]
+    inserts = [
+        _enrolment_values(row, persons[row.rrn.canonical()], batch_id, now)
+        | {"id": enrolment_id, "created_at": now}
+        for row, enrolment_id in zip(plan.inserts, new_uuids(len(plan.inserts)), strict=True)
+    ]
     if inserts:
         await bulk_insert(session, Enrolment.__table__, inserts)
-    updates = []
-    for enrolment_id, row in plan.updates:
-        person_id = persons[row.rrn.canonical()]
-        updates.append(_enrolment_values(row, person_id, batch_id, now) | {"id": enrolment_id})
-        written.append((enrolment_id, person_id, row.record))  # type: ignore[arg-type]
+    updates = [
+        _enrolment_values(row, persons[row.rrn.canonical()], batch_id, now) | {"id": enrolment_id}
+        for enrolment_id, row in plan.updates
+    ]
     if updates:
         await session.execute(update(Enrolment), updates)
-    await _derive_facts(session, catalogue, written, now)
 
 
 # -- attribute facts reported by a source -------------------------------------------------------

@@ -1,7 +1,7 @@
 """Persons, enrolments and attribute facts, as standardised from the sources.
 
 REFERENCE_NOTE: the bulk tables (enrolments, attribute facts, status events) keep foreign keys
-to persons and enrolments, but not to organisations, programmes or ingest batches. Those are
+to persons, but not to organisations, programmes or ingest batches. Those are
 reference rows nothing ever deletes, and a per-row foreign-key trigger locks the same few of
 them for every row loaded (measured: about a third of the load's database time,
 benchmarks/RESULTS.md). Ingestion checks them once per file instead
@@ -94,19 +94,18 @@ class Enrolment(Base):
 
 
 class AttributeFact(Base):
-    """One fact about a person (e.g. basic-livelihood recipient = true) over a validity period.
+    """One fact a source reported about a person (e.g. disability grade) over a validity period,
+    keyed by source organisation, record id and attribute.
 
-    Either reported by a source (keyed by source organisation, record id and attribute) or
-    derived from an enrolment whose programme `confers` it (keyed by enrolment and attribute).
+    Facts an enrolment confers (basic-livelihood recipient from 생계급여) are not stored: they
+    are derived from the enrolment when read (hub.records.facts).
     """
 
     __tablename__ = "attribute_facts"
     __table_args__ = (
         UniqueConstraint("source_org", "source_record_id", "attribute"),
-        UniqueConstraint("enrolment_id", "attribute", "value_key"),
         Index(None, "person_id", "attribute"),
         CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity"),
-        CheckConstraint("(source_record_id IS NULL) <> (enrolment_id IS NULL)", name="one_origin"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
@@ -118,11 +117,8 @@ class AttributeFact(Base):
     value_key: Mapped[str] = mapped_column(String(64))
     """The value as text, so a multi-valued attribute can hold one fact per value."""
     source_org: Mapped[str] = mapped_column(String(32))
-    source_record_id: Mapped[str | None] = mapped_column(String(128), default=None)
-    enrolment_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("enrolments.id", ondelete="CASCADE"), default=None
-    )
-    fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
+    source_record_id: Mapped[str] = mapped_column(String(128))
+    fingerprint: Mapped[str] = mapped_column(String(64))
     batch_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

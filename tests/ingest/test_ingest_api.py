@@ -11,7 +11,9 @@ import httpx
 from sqlalchemy import func, select
 
 from hub.database import Database
+from hub.records.facts import Fact, facts_of
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
+from schemas.catalogue import load_catalogue
 from tests.factories import bearer, new_client, new_rrn
 from tests.ingest.conftest import csv_file
 
@@ -123,7 +125,7 @@ async def test_reingesting_the_same_file_changes_nothing(
     assert [await count(db, m) for m in (Person, Enrolment, AttributeFact)] == before
 
 
-async def test_changed_record_is_updated_and_facts_rederived(
+async def test_changed_record_changes_the_facts_it_confers(
     ingest_api: httpx.AsyncClient, db: Database
 ) -> None:
     headers = await mohw_headers(ingest_api, db)
@@ -131,24 +133,25 @@ async def test_changed_record_is_updated_and_facts_rederived(
     row = f"{rrn},서하윤,11350,,D-{tag},1001,20240101,,{{status}},"
     first = await upload(ingest_api, headers, "test-welfare", csv_file(row.format(status="01")))
     assert first.json()["inserted"] == 1
-    async with db.transaction() as session:
-        enrolment = await session.scalar(
-            select(Enrolment).where(Enrolment.source_record_id == f"D-{tag}")
-        )
-        facts = (
-            await session.scalars(
-                select(AttributeFact).where(AttributeFact.enrolment_id == enrolment.id)
+
+    async def conferred() -> list[Fact]:
+        async with db.transaction() as session:
+            enrolment = await session.scalar(
+                select(Enrolment).where(Enrolment.source_record_id == f"D-{tag}")
             )
-        ).all()
-    assert {(f.attribute, f.value_key) for f in facts} == {
-        ("basic_livelihood.recipient", "true"),
-        ("basic_livelihood.benefit", "livelihood"),
+            return await facts_of(session, load_catalogue(), [enrolment.person_id])
+
+    facts = await conferred()
+    assert {(f.attribute, f.value, f.programme) for f in facts} == {
+        ("basic_livelihood.recipient", True, "MOHW-BLS-LIVELIHOOD"),
+        ("basic_livelihood.benefit", "livelihood", "MOHW-BLS-LIVELIHOOD"),
     }
     assert all(f.valid_from.isoformat() == "2024-01-01" and f.valid_to is None for f in facts)
+    assert all(f.source_org == "MOHW" for f in facts)
 
     suspended = await upload(ingest_api, headers, "test-welfare", csv_file(row.format(status="02")))
     assert suspended.json()["updated"] == 1
-    assert await count(db, AttributeFact, enrolment_id=enrolment.id) == 0
+    assert await conferred() == []
     assert await count(db, Enrolment, source_record_id=f"D-{tag}") == 1
 
 

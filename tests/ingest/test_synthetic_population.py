@@ -17,6 +17,7 @@ from hub.catalogue import service as catalogue_service
 from hub.database import Database
 from hub.ingest.models import IngestRejection
 from hub.ingest.service import ingest_file
+from hub.records.facts import facts_of
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
 from hub.vault import KeySet
 from schemas.catalogue import load_catalogue
@@ -94,14 +95,25 @@ async def test_every_source_ingests_as_planted(
             deceased = await session.scalar(
                 select(func.count()).select_from(Person).where(Person.civil_status == "deceased")
             )
-            recipients = await session.scalar(
-                select(func.count(func.distinct(AttributeFact.person_id))).where(
-                    AttributeFact.attribute == "basic_livelihood.recipient"
+            people_ids = list(await session.scalars(select(Person.id)))
+            recipients = {
+                fact.person_id
+                for fact in await facts_of(session, load_catalogue(), people_ids)
+                if fact.attribute == "basic_livelihood.recipient" and fact.programme is not None
+            }
+            # 생계·의료·주거·교육급여 (MOHW-BLS-*) confer it, unless the enrolment is suspended.
+            enrolled = set(
+                await session.scalars(
+                    select(Enrolment.person_id).where(
+                        Enrolment.programme_code.like("MOHW-BLS-%"),
+                        Enrolment.status != "suspended",
+                    )
                 )
             )
         died = sum(1 for e in manifest.planted_events if e.type == "person.died")
         assert deceased == died
-        assert recipients > 0
+        assert recipients
+        assert recipients == enrolled
 
         before = [await _count(db, m) for m in (Person, Enrolment, AttributeFact, StatusEvent)]
         for entry, report in await _ingest_all(db, keys, folder, manifest):
