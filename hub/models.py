@@ -1,5 +1,6 @@
 """Every table of the hub, imported in one place so Alembic sees one metadata."""
 
+from audit.models import AuditCheckpoint, AuditLeaf, AuditNode, AuditPending, DisclosureEntry
 from hub.auth.models import Client, UsedAssertion
 from hub.catalogue.models import Programme
 from hub.ingest.models import IngestBatch, IngestRejection
@@ -9,8 +10,13 @@ from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
 
 __all__ = [
     "AttributeFact",
+    "AuditCheckpoint",
+    "AuditLeaf",
+    "AuditNode",
+    "AuditPending",
     "Base",
     "Client",
+    "DisclosureEntry",
     "Enrolment",
     "IngestBatch",
     "IngestRejection",

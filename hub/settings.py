@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         default=300, ge=30, le=3600, description="Longest accepted client-assertion lifetime."
     )
     clock_leeway: int = Field(default=30, ge=0, le=300, description="Seconds of clock skew.")
+    checkpoint_interval: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="Most seconds between signed checkpoints of the disclosure log while "
+        "entries arrive.",
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     sql_echo: bool = False
@@ -94,6 +101,13 @@ class Settings(BaseSettings):
     @property
     def token_endpoint(self) -> str:
         return f"{self.public_url}/oauth/token"
+
+    @property
+    def log_origin(self) -> str:
+        """The disclosure log's origin line in its checkpoints (C2SP tlog-checkpoint): the
+        hub's host and path, which also names the key that signs them."""
+        parts = urlsplit(self.public_url)
+        return f"{parts.netloc}{parts.path}/disclosure-log"
 
     @property
     def resource_audience(self) -> str:

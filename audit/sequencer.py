@@ -1,0 +1,130 @@
+"""The sequencer: gives committed entries their leaf indices, stores the tree's subtree hashes,
+and signs checkpoints.
+
+One sequencer runs at a time. On PostgreSQL every run takes a transaction-level advisory lock
+and gives way if another process holds it, so any number of hub processes may each run one;
+on SQLite the database's single writer serialises them. Entries are sequenced in the order of
+their ids among those committed when the run starts; one committed later gets a later index.
+
+A checkpoint (C2SP tlog-checkpoint, Ed25519 signed note, key from the key set) is issued when
+the tree has grown and `interval` seconds have passed since the last one, so while entries
+arrive there is a fresh signed root every few seconds (DESIGN.md, "The disclosure log").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit import checkpoint, merkle, tree
+from audit.log import as_disclosure
+from audit.models import AuditCheckpoint, AuditLeaf, AuditNode, AuditPending, DisclosureEntry
+from hub.vault import KeySet
+
+LOCK = 0x6175_6469_745F_7371  # "audit_sq": the advisory-lock key of the single sequencer
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one run did."""
+
+    sequenced: int
+    size: int
+    checkpoint: AuditCheckpoint | None
+    skipped: bool = False
+    """Another sequencer held the lock; this run did nothing."""
+
+
+async def _take_lock(session: AsyncSession) -> bool:
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return True
+    taken = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK})
+    return bool(taken)
+
+
+async def _sequence_batch(session: AsyncSession, size: int, now: dt.datetime) -> int:
+    pending = list(
+        await session.scalars(
+            select(AuditPending.entry_id).order_by(AuditPending.entry_id).limit(BATCH)
+        )
+    )
+    if not pending:
+        return 0
+    entries = {
+        row.id: row
+        for row in await session.scalars(
+            select(DisclosureEntry).where(DisclosureEntry.id.in_(pending))
+        )
+    }
+    leaves = [merkle.leaf_hash(as_disclosure(entries[i]).canonical()) for i in pending]
+    stored = await tree.subtree_hashes(session, merkle.root_subtrees(size))
+    nodes = merkle.append_subtrees(size, leaves, stored)
+    await session.execute(
+        insert(AuditLeaf),
+        [
+            {"leaf_index": size + offset, "entry_id": entry_id, "sequenced_at": now}
+            for offset, entry_id in enumerate(pending)
+        ],
+    )
+    await session.execute(
+        insert(AuditNode),
+        [
+            {"level": level, "position": position, "hash": digest}
+            for (level, position), digest in (
+                (tree.node_key(subtree), digest) for subtree, digest in nodes.items()
+            )
+        ],
+    )
+    await session.execute(delete(AuditPending).where(AuditPending.entry_id.in_(pending)))
+    return len(pending)
+
+
+async def sign_checkpoint(
+    session: AsyncSession, keyset: KeySet, origin: str, size: int, now: dt.datetime
+) -> AuditCheckpoint:
+    """Sign and store the checkpoint of the tree at `size`."""
+    root = await tree.root(session, size)
+    body = checkpoint.format_body(checkpoint.Checkpoint(origin=origin, size=size, root=root))
+    signer = keyset.log_signing_key()
+    row = AuditCheckpoint(
+        size=size,
+        root=root,
+        note=checkpoint.sign(body, origin, signer.private_key),
+        key_id=signer.kid,
+        issued_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def run(
+    session: AsyncSession,
+    keyset: KeySet,
+    *,
+    origin: str,
+    now: dt.datetime,
+    interval: float,
+    force_checkpoint: bool = False,
+) -> Run:
+    """Sequence everything pending, then checkpoint if due. The caller commits."""
+    if not await _take_lock(session):
+        return Run(sequenced=0, size=0, checkpoint=None, skipped=True)
+    size = await tree.size(session)
+    sequenced = 0
+    while done := await _sequence_batch(session, size, now):
+        size += done
+        sequenced += done
+    last = await tree.latest_checkpoint(session)
+    due = last is None or (
+        size > last.size
+        and (force_checkpoint or (now - last.issued_at).total_seconds() >= interval)
+    )
+    signed = None
+    if size > 0 and due and (last is None or size > last.size):
+        signed = await sign_checkpoint(session, keyset, origin, size, now)
+    return Run(sequenced=sequenced, size=size, checkpoint=signed)
