@@ -1,0 +1,1 @@
+"""Eligibility: verification, benefits and recommendations (issue 5)."""
