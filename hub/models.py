@@ -3,6 +3,9 @@
 from audit.models import AuditCheckpoint, AuditLeaf, AuditNode, AuditPending, DisclosureEntry
 from hub.auth.models import Client, UsedAssertion
 from hub.catalogue.models import Programme
+from hub.consents.models import ConsentRow
+from hub.events.models import Event
+from hub.idempotency.models import IdempotentResponse
 from hub.ingest.models import IngestBatch, IngestRejection
 from hub.kit.base import Base
 from hub.organisations.models import Organisation
@@ -16,8 +19,11 @@ __all__ = [
     "AuditPending",
     "Base",
     "Client",
+    "ConsentRow",
     "DisclosureEntry",
     "Enrolment",
+    "Event",
+    "IdempotentResponse",
     "IngestBatch",
     "IngestRejection",
     "Organisation",

@@ -86,8 +86,12 @@ class Consent(BaseModel):
             _distinct(name, getattr(self, name))
         if self.valid_until is not None and self.valid_until <= self.valid_from:
             raise ValueError("valid_until must be after valid_from")
+        if self.valid_from < self.given_at:
+            raise ValueError("valid_from is before given_at (a consent cannot be backdated)")
         if (self.withdrawn_at is None) != (self.withdrawal_reason is None):
             raise ValueError("a withdrawal needs both withdrawn_at and withdrawal_reason")
+        if self.withdrawn_at is not None and self.withdrawn_at < self.given_at:
+            raise ValueError("withdrawn_at is before given_at")
         return self
 
     def state(self, now: datetime) -> ConsentState:
