@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hub import logging as hub_logging
-from hub.commands import catalogue, clients, db, demo, ingest, keys, orgs, serve, synth
+from hub.commands import audit, catalogue, clients, db, demo, ingest, keys, orgs, serve, synth
 
 app = typer.Typer(
     help="Interagency welfare data-exchange hub.",
@@ -35,6 +35,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(clients.app, name="clients")
 app.add_typer(catalogue.app, name="catalogue")
+app.add_typer(audit.app, name="audit")
 
 if __name__ == "__main__":
     app()

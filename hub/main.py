@@ -3,19 +3,23 @@ problem handlers, metrics and the routers. Nothing else builds a FastAPI app."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import structlog
 from fastapi import FastAPI
 
+from audit import sequencer
 from connectors.registry import load_mappings
 from hub import logging as hub_logging
-from hub.api import directory, health, ingest, problems, programmes
+from hub.api import audit as audit_api
+from hub.api import consents, directory, eligibility, health, ingest, problems, programmes
 from hub.api.middleware import RequestContext
 from hub.auth import router as auth_router
 from hub.catalogue import service as catalogue_service
 from hub.database import Database
+from hub.kit.clock import utcnow
 from hub.settings import Settings
 from hub.vault.ring import KeyRing
 from schemas.catalogue import load_catalogue
@@ -42,12 +46,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.database, echo=settings.sql_echo)
         app.state.db = db
         await catalogue_service.sync_if_changed(db, catalogue)
-        structlog.get_logger("hub").info(
-            "hub.started", catalogue_hash=catalogue.hash, database=db.engine.dialect.name
+        log = structlog.get_logger("hub")
+        log.info("hub.started", catalogue_hash=catalogue.hash, database=db.engine.dialect.name)
+
+        async def sequence_forever() -> None:
+            """The in-process sequencer: a fresh signed checkpoint every few seconds while
+            entries arrive (DESIGN.md, "The disclosure log"). Every process may run one; the
+            advisory lock lets one work at a time. Each run is its own transaction; a failed
+            run is logged by error type only (a database message may quote an entry) and the
+            next one retries."""
+            pause = min(1.0, settings.checkpoint_interval / 2)
+            while True:
+                try:
+                    async with db.transaction() as session:
+                        await sequencer.run(
+                            session,
+                            app.state.keyring.current(),
+                            origin=settings.log_origin,
+                            now=utcnow(),
+                            interval=settings.checkpoint_interval,
+                        )
+                except Exception as exc:  # one failed run must not end the loop
+                    log.warning("audit.sequencer.failed", error=type(exc).__name__)
+                await asyncio.sleep(pause)
+
+        sequencing = (
+            asyncio.create_task(sequence_forever(), name="audit-sequencer")
+            if settings.sequencer
+            else None
         )
         try:
             yield
         finally:
+            if sequencing is not None:
+                sequencing.cancel()
+                with suppress(asyncio.CancelledError):
+                    await sequencing
             await db.dispose()
 
     app = FastAPI(
@@ -68,4 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(programmes.router)
     app.include_router(directory.router)
     app.include_router(ingest.router)
+    app.include_router(eligibility.router)
+    app.include_router(consents.router)
+    app.include_router(audit_api.router)
     return app

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         description="Most seconds between signed checkpoints of the disclosure log while "
         "entries arrive.",
     )
+    sequencer: bool = Field(
+        default=True,
+        description="Run the disclosure-log sequencer inside each `hub serve` process; "
+        "HUB_SEQUENCER=off when `hub audit sequence --loop` runs it elsewhere.",
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     sql_echo: bool = False

@@ -17,6 +17,7 @@ class Scope(StrEnum):
     CASES_READ = "cases:read"
     CASES_WRITE = "cases:write"
     AUDIT_READ = "audit:read"
+    SUBJECTS_REPORT = "subjects:report"
     ADMIN = "admin"
 
 
@@ -34,6 +35,8 @@ def parse_scopes(text: str) -> tuple[str, ...]:
 
 # What an organisation of each kind gets when an operator registers a client without naming
 # scopes: the least its role needs (deny by default; `admin` is never a default).
+# `subjects:report` lets the bodies that take a person's PIPA §35 access request (local
+# governments, public agencies) show that person their disclosure history.
 DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
     "ministry": (
         "records:write",
@@ -48,6 +51,7 @@ DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
         "benefits:read",
         "duplicates:check",
         "alerts:subscribe",
+        "subjects:report",
     ),
     "registry": ("events:write", "records:write"),
     "local_government": (
@@ -58,6 +62,7 @@ DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
         "consents:write",
         "cases:read",
         "cases:write",
+        "subjects:report",
     ),
     "welfare_centre": (
         "records:write",

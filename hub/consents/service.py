@@ -14,6 +14,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -131,7 +132,17 @@ async def record(
         recorded_at=now,
         recorded_by=client_id,
     )
-    as_consent(row)  # the canonical model's checks (distinct codes, coherent dates)
+    try:
+        as_consent(row)  # the canonical model's checks (distinct codes, coherent dates)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"]) or "body"
+        raise InvalidInput(
+            "The consent is not coherent.",
+            errors=[
+                {"field": f"body.{where}", "reason": problem["msg"].removeprefix("Value error, ")}
+            ],
+        ) from None
     session.add(row)
     await session.flush()
     return row

@@ -1,0 +1,310 @@
+"""Eligibility answers for ministries (DOMAIN.md scenarios A, D, E): the least the purpose needs.
+
+Every answer and every refusal is a disclosure-log entry; an answer is released only after its
+entry commits (the API commits, hub.api.disclosing). The order of work is fixed so that the
+answer to a caller without a basis never depends on whether the hub knows the person:
+input checks, then the programme's ownership, then the policy decision (with the person's
+consents if the hub knows the person), then the person's facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit.log import subject_of
+from hub.consents.service import for_decision
+from hub.disclosures.context import Context, record
+from hub.eligibility import answers
+from hub.kit.errors import Forbidden, InvalidInput
+from hub.records.facts import Fact, conferring, facts_of
+from hub.records.models import Enrolment, Person
+from hub.records.repository import find_by_rrn
+from hub.vault import subject_ref
+from schemas.catalogue import Catalogue
+from schemas.disclosure import Decision
+from schemas.identifiers import ResidentRegistrationNumber
+from schemas.programme import Programme
+
+VERIFICATION = "eligibility.verification"
+ENROLMENTS = "benefit.enrolment"
+BENEFIT_PURPOSES = ("eligibility.verification", "benefit.administration")
+
+
+def _invalid(field: str, reason: str, detail: str) -> InvalidInput:
+    return InvalidInput(detail, errors=[{"field": field, "reason": reason}])
+
+
+def owns(programme: Programme, organisation: str) -> bool:
+    """A programme belongs to its ministry and to the body that runs it for the ministry."""
+    return organisation in {programme.ministry, programme.operator}
+
+
+def complete_attributes(catalogue: Catalogue) -> frozenset[str]:
+    """Attributes the hub holds in full: those conferred by enrolments in programmes whose
+    registers the ministries send (e.g. 생계급여 → basic-livelihood recipient). Holding no such
+    fact means the person does not have it; for any other attribute it means "unknown"."""
+    return frozenset(
+        conferred.attribute
+        for code in conferring(catalogue)
+        for conferred in catalogue.programmes[code].confers
+    )
+
+
+@dataclass(frozen=True)
+class Subject:
+    person: Person
+    log_ref: str
+    ref: str
+    """The caller's own pseudonym of the person."""
+
+
+async def find(
+    session: AsyncSession, ctx: Context, rrn: ResidentRegistrationNumber
+) -> Subject | None:
+    person = await find_by_rrn(session, ctx.keyset, rrn)
+    if person is None:
+        return None
+    return Subject(
+        person=person,
+        log_ref=subject_of(ctx.keyset, person.id),
+        ref=subject_ref(ctx.keyset, person.id, ctx.requester.organisation),
+    )
+
+
+@contextmanager
+def _refusing(ctx: Context, *, action: str, purpose: str) -> Iterator[None]:
+    """Bad input is a refusal too, and is logged like one (issue 5: each refusal logged)."""
+    try:
+        yield
+    except InvalidInput as exc:
+        raise ctx.refused(exc, action=action, purpose=purpose) from None
+
+
+def _programme(ctx: Context, code: str, field: str) -> Programme:
+    programme = ctx.catalogue.programmes.get(code)
+    if programme is None:
+        raise _invalid(field, "not a catalogue programme", f"Unknown programme {code}.")
+    return programme
+
+
+async def decide(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    action: str,
+    purpose: str,
+    categories: Sequence[str],
+    subject: Subject | None,
+    own_programme: bool,
+    programme: str | None,
+) -> str:
+    """The policy decision; the basis on a permit, `Refused` (logged) otherwise. The caller is
+    told the denial's kind and the categories refused, never which consents exist."""
+    consents = await for_decision(session, subject.person.id) if subject else []
+    decision = ctx.decide(
+        purpose=purpose,
+        categories=categories,
+        consents=consents,
+        own_programme=own_programme,
+        programme=programme,
+    )
+    if decision.permitted and decision.basis is not None:
+        return decision.basis
+    refused = ", ".join(decision.refused) or ", ".join(categories)
+    error = Forbidden(
+        f"No basis lets your organisation receive {refused} for {purpose}.",
+        denial=decision.code.value if decision.code else "no_basis",
+        refused=list(decision.refused),
+    )
+    raise ctx.refused(
+        error,
+        action=action,
+        purpose=purpose,
+        subject_ref=subject.log_ref if subject else None,
+        reason=" ".join(decision.reasons),
+    )
+
+
+# -- verify -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    subject_ref: str | None
+    as_of: dt.date
+    basis: str
+    answers: list[answers.Answer]
+
+
+async def verify(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    rrn: ResidentRegistrationNumber,
+    programme_code: str,
+    questions: Sequence[answers.Question],
+    as_of: dt.date,
+) -> Verification:
+    """Answer yes/no questions about attributes for a programme the caller runs (사회보장급여법
+    §7): true, false or "unknown" each, with the source ministry."""
+    action = "eligibility.verify"
+    with _refusing(ctx, action=action, purpose=VERIFICATION):
+        programme = _programme(ctx, programme_code, "body.programme")
+        answers.check_questions(ctx.catalogue, questions)
+    if not owns(programme, ctx.requester.organisation):
+        error = Forbidden(f"Programme {programme.code} is not run by your organisation.")
+        raise ctx.refused(error, action=action, purpose=VERIFICATION)
+    assessed = programme.attribute_codes() | set(programme.verified_attributes)
+    outside = sorted({q.attribute for q in questions} - assessed)
+    if outside:
+        error = Forbidden(
+            f"Programme {programme.code} does not assess {', '.join(outside)}.", refused=outside
+        )
+        raise ctx.refused(error, action=action, purpose=VERIFICATION)
+    categories = sorted({ctx.catalogue.attributes[q.attribute].data_category for q in questions})
+    subject = await find(session, ctx, rrn)
+    basis = await decide(
+        session,
+        ctx,
+        action=action,
+        purpose=VERIFICATION,
+        categories=categories,
+        subject=subject,
+        own_programme=True,
+        programme=programme.code,
+    )
+    facts: list[Fact] = []
+    if subject is not None:
+        facts = await facts_of(
+            session, ctx.catalogue, [subject.person.id], {q.attribute for q in questions}
+        )
+    result = answers.answer_all(
+        ctx.catalogue,
+        questions,
+        [f for f in facts if f.holds_on(as_of)],
+        known_person=subject is not None,
+        complete=complete_attributes(ctx.catalogue),
+    )
+    await record(
+        session,
+        ctx.entry(
+            action=action,
+            purpose=VERIFICATION,
+            decision=Decision.PERMIT,
+            reason=f"Answered {len(questions)} attribute question(s) for {programme.code}.",
+            basis=basis,
+            categories=categories,
+            fields=sorted({q.attribute for q in questions}),
+            subject_ref=subject.log_ref if subject else None,
+        ),
+    )
+    return Verification(subject.ref if subject else None, as_of, basis, result)
+
+
+# -- benefits -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Benefit:
+    programme: str
+    name_ko: str
+    ministry: str | None
+    period_start: dt.date
+    period_end: dt.date | None
+    status: str
+
+
+@dataclass(frozen=True)
+class Benefits:
+    subject_ref: str | None
+    as_of: dt.date
+    basis: str
+    items: list[Benefit]
+
+
+async def enrolments_of(session: AsyncSession, person_id: uuid.UUID) -> list[Enrolment]:
+    rows = await session.scalars(
+        select(Enrolment)
+        .where(Enrolment.person_id == person_id)
+        .order_by(Enrolment.programme_code, Enrolment.period_start)
+    )
+    return list(rows)
+
+
+def _current(enrolment: Enrolment, day: dt.date) -> bool:
+    return (
+        enrolment.status == "active"
+        and enrolment.period_start <= day
+        and (enrolment.period_end is None or day <= enrolment.period_end)
+    )
+
+
+async def benefits(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    rrn: ResidentRegistrationNumber,
+    purpose: str,
+    programme_code: str | None,
+    as_of: dt.date,
+) -> Benefits:
+    """The person's current enrolments, when a basis covers `benefit.enrolment` for the purpose
+    (국민기초생활 보장법 §22-23: a 보장기관 reviewing its own applicant or recipient)."""
+    action = "eligibility.benefits"
+    with _refusing(ctx, action=action, purpose=VERIFICATION):
+        if purpose not in BENEFIT_PURPOSES:
+            raise _invalid(
+                "body.purpose",
+                f"one of {', '.join(BENEFIT_PURPOSES)}",
+                f"Benefits are answered for {' or '.join(BENEFIT_PURPOSES)} only.",
+            )
+        programme = _programme(ctx, programme_code, "body.programme") if programme_code else None
+    if programme is not None and not owns(programme, ctx.requester.organisation):
+        error = Forbidden(f"Programme {programme.code} is not run by your organisation.")
+        raise ctx.refused(error, action=action, purpose=purpose)
+    subject = await find(session, ctx, rrn)
+    enrolments = await enrolments_of(session, subject.person.id) if subject else []
+    serves = any(e.source_org == ctx.requester.organisation for e in enrolments)
+    basis = await decide(
+        session,
+        ctx,
+        action=action,
+        purpose=purpose,
+        categories=[ENROLMENTS],
+        subject=subject,
+        own_programme=programme is not None or serves,
+        programme=programme.code if programme else None,
+    )
+    items = [
+        Benefit(
+            programme=e.programme_code,
+            name_ko=ctx.catalogue.programmes[e.programme_code].name_ko,
+            ministry=ctx.catalogue.programmes[e.programme_code].ministry,
+            period_start=e.period_start,
+            period_end=e.period_end,
+            status=e.status,
+        )
+        for e in enrolments
+        if _current(e, as_of)
+    ]
+    await record(
+        session,
+        ctx.entry(
+            action=action,
+            purpose=purpose,
+            decision=Decision.PERMIT,
+            reason=f"Listed {len(items)} current enrolment(s).",
+            basis=basis,
+            categories=[ENROLMENTS],
+            fields=["programme", "ministry", "period_start", "period_end", "status"],
+            subject_ref=subject.log_ref if subject else None,
+        ),
+    )
+    return Benefits(subject.ref if subject else None, as_of, basis, items)
