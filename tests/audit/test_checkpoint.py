@@ -51,10 +51,17 @@ def test_the_note_is_body_blank_line_and_em_dash_signature_line() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    origin=st.text(st.characters(min_codepoint=0x20, exclude_characters="\x7f"), min_size=1),
+    # Text as a note can carry it: no control characters, and no lone surrogates (not UTF-8).
+    origin=st.text(
+        st.characters(min_codepoint=0x20, exclude_characters="\x7f", exclude_categories=["Cs"]),
+        min_size=1,
+    ),
     size=st.integers(0, 2**64 - 1),
     root=st.binary(min_size=32, max_size=32),
-    extensions=st.lists(st.text(st.characters(min_codepoint=0x21), min_size=1), max_size=3),
+    extensions=st.lists(
+        st.text(st.characters(min_codepoint=0x21, exclude_categories=["Cs"]), min_size=1),
+        max_size=3,
+    ),
 )
 def test_sign_then_verify_round_trips(
     origin: str, size: int, root: bytes, extensions: list[str]

@@ -415,3 +415,20 @@ async def test_no_answer_is_released_when_the_log_cannot_be_written(
     assert response.headers["content-type"] == "application/problem+json"
     for released in ("answers", "basis", "subject_ref", "sr_"):
         assert released not in response.text
+
+
+@pytest.mark.parametrize("purpose", ["no.such_purpose", "audit.oversight"])
+async def test_a_purpose_benefits_are_not_answered_for_is_refused_and_logged(
+    api: httpx.AsyncClient, db: Database, keys: KeySet, purpose: str
+) -> None:
+    who = await person(db, keys)
+    headers, client_id = await headers_for(api, db, "MOHW")
+    response = await api.post(
+        "/v1/eligibility/benefits",
+        headers=headers,
+        json={"subject": {"rrn": who.rrn}, "purpose": purpose},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body.purpose"
+    logged = await entries_of(db, client_id)
+    assert [e.decision for e in logged] == ["deny"]
