@@ -4,6 +4,7 @@ from audit.models import AuditCheckpoint, AuditLeaf, AuditNode, AuditPending, Di
 from hub.auth.models import Client, UsedAssertion
 from hub.catalogue.models import Programme
 from hub.consents.models import ConsentRow
+from hub.duplicates.models import DuplicateFinding, DuplicateResolution, DuplicateScan
 from hub.events.models import Event
 from hub.idempotency.models import IdempotentResponse
 from hub.ingest.models import IngestBatch, IngestRejection
@@ -21,6 +22,9 @@ __all__ = [
     "Client",
     "ConsentRow",
     "DisclosureEntry",
+    "DuplicateFinding",
+    "DuplicateResolution",
+    "DuplicateScan",
     "Enrolment",
     "Event",
     "IdempotentResponse",
