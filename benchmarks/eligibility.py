@@ -68,8 +68,8 @@ def _plain(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-def database_url(admin_url: str) -> str:
-    return f"{_plain(admin_url).rsplit('/', 1)[0]}/{DATABASE}"
+def database_url(admin_url: str, name: str) -> str:
+    return f"{_plain(admin_url).rsplit('/', 1)[0]}/{name}"
 
 
 async def _admin(admin_url: str, sql: str) -> Any:
@@ -276,8 +276,13 @@ def prepare(args: argparse.Namespace) -> dict:
     data: Path = args.data
     data.mkdir(parents=True, exist_ok=True)
     marker_path = data / "prepared.json"
-    url = database_url(args.admin_url)
-    wanted = {"persons": args.persons, "seed": args.seed, "sources": args.sources}
+    url = database_url(args.admin_url, args.database)
+    wanted = {
+        "persons": args.persons,
+        "seed": args.seed,
+        "sources": args.sources,
+        "database": args.database,
+    }
     if marker_path.exists() and not args.fresh:
         marker = json.loads(marker_path.read_text())
         if (
@@ -285,24 +290,26 @@ def prepare(args: argparse.Namespace) -> dict:
             and (data / "questions.json").exists()
             and asyncio.run(_still_there(url, marker["client_id"]))
         ):
-            print(f"reusing the prepared database {DATABASE} and {data}", flush=True)
+            print(f"reusing the prepared database {args.database} and {data}", flush=True)
+            # The code may have gained migrations since (a no-op when the database is at head).
+            migrations.upgrade(url.replace("postgresql://", "postgresql+asyncpg://"))
             return marker
     marker_path.unlink(missing_ok=True)
     started = time.perf_counter()
     folder = data / "synthetic"
     manifest = _generate(folder, args.persons, args.seed)  # before any thread or event loop
     files = _chosen(manifest, args.sources)
-    asyncio.run(_admin(args.admin_url, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-    asyncio.run(_admin(args.admin_url, f'CREATE DATABASE "{DATABASE}"'))
+    name = args.database
+    asyncio.run(_admin(args.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_admin(args.admin_url, f'CREATE DATABASE "{name}"'))
     keys = data / "keys.json"
     KeySet.generate(utcnow()).save(keys)
     migrations.upgrade(url.replace("postgresql://", "postgresql+asyncpg://"))
-    print(f"database {DATABASE} created and migrated; ingesting {len(files)} files", flush=True)
+    print(f"database {name} created and migrated; ingesting {len(files)} files", flush=True)
     marker = wanted | asyncio.run(_ingest(url, keys, folder, files))
     questions = _questions(url, keys, folder, files, args.absent, args.seed)
     (data / "questions.json").write_text(json.dumps(questions))
     marker |= {
-        "database": DATABASE,
         "keys": str(keys),
         "questions": len(questions),
         "prepared_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -426,7 +433,10 @@ async def _respond(send: Any, status: int, body: bytes) -> None:
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json")],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -457,25 +467,84 @@ def _postgres_pids() -> list[int]:
     return pids
 
 
-def _machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+def _machine_busy() -> tuple[float, float, float]:
+    """(busy, total, interrupts) CPU seconds of the whole machine so far, from /proc/stat.
+    Interrupt time (irq + softirq: loopback TCP is processed there) belongs to no process."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     total = sum(values[:8])
     idle = values[3] + values[4]
     tick = os.sysconf("SC_CLK_TCK")
-    return (total - idle) / tick, total / tick
+    return (total - idle) / tick, total / tick, (values[5] + values[6]) / tick
+
+
+def wait_idle(limit: float) -> float:
+    """Wait (at most `limit` seconds) until the machine is under 10% busy over 3 s, since other
+    work on the same cores distorts every figure; returns the last busy share seen."""
+    deadline = time.monotonic() + limit
+    while True:
+        busy, total, _ = _machine_busy()
+        time.sleep(3)
+        busy2, total2, _ = _machine_busy()
+        share = (busy2 - busy) / max(1e-9, total2 - total)
+        if share < 0.10 or time.monotonic() >= deadline:
+            return share
 
 
 def _cpu_snapshot(server_pids: list[int]) -> dict[str, float]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    busy, total = _machine_busy()
-    return {
-        "servers": sum(_proc_times(p) for p in server_pids),
+    busy, total, interrupts = _machine_busy()
+    each = {f"pid {p}": _proc_times(p) for p in server_pids}
+    return each | {
+        "servers": sum(each.values()),
         "postgres": sum(_proc_times(p) for p in _postgres_pids()),
         "loadgen": usage.ru_utime + usage.ru_stime,
+        "interrupts": interrupts,
         "busy": busy,
         "total": total,
     }
+
+
+class _RawConnection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection that sends prepared requests one at a time and reads
+    responses framed by Content-Length (what both servers send)."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future | None = None
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.waiter is None or self.waiter.done():
+            return
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buffer[:end]).lower()
+        marker = head.find(b"\r\ncontent-length:")
+        if marker < 0:
+            self.waiter.set_exception(ConnectionError("response without Content-Length"))
+            return
+        stop = head.find(b"\r\n", marker + 2)
+        length = int(head[marker + 17 : stop if stop > 0 else None])
+        total = end + 4 + length
+        if len(self.buffer) < total:
+            return
+        status, body = int(head[9:12]), bytes(self.buffer[end + 4 : total])
+        del self.buffer[:total]
+        self.waiter.set_result((status, body))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("connection closed"))
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes]:
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await self.waiter
 
 
 async def _load(config: dict, questions: list[dict]) -> dict:
@@ -497,20 +566,45 @@ async def _load(config: dict, questions: list[dict]) -> dict:
     known = [q["known"] for q in questions]
     headers = {"content-type": "application/json"}
     concurrency = config["concurrency"]
-    # One client of one keep-alive connection per in-flight loop: httpcore's shared pool walks
-    # (and polls) every pooled connection on each request, which at 32 connections cost the
-    # load generator more CPU than the floor's server (encode/httpcore#1035).
+    raw = config["client"] == "raw"
+    host = config["url"].split("//", 1)[1]
+    framed = [
+        b"Content-Length: %d\r\n\r\n%b" % (len(body), body) for body in bodies
+    ]  # the raw client's per-request tail
+    prefix = [b""]  # the raw client's request line and headers (the token changes)
+
+    def set_prefix() -> None:
+        lines = [f"POST {config['path']} HTTP/1.1", f"Host: {host}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        prefix[0] = ("\r\n".join(lines) + "\r\n").encode()
+
+    set_prefix()
+    # httpx: one client of one keep-alive connection per in-flight loop. httpcore's shared
+    # pool walks (and polls) every pooled connection on each request, which at 32 connections
+    # cost the load generator more CPU than the floor's server (encode/httpcore#1035).
     one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(base_url=config["url"], limits=one, timeout=30.0)
-            )
-            for _ in range(concurrency)
-        ]
+        tokens = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=config["url"], timeout=30.0)
+        )
+        clients: list[Any] = []
+        for _ in range(concurrency):
+            if raw:
+                port = int(host.rsplit(":", 1)[1])
+                transport, protocol = await asyncio.get_running_loop().create_connection(
+                    _RawConnection, "127.0.0.1", port
+                )
+                stack.callback(transport.close)
+                clients.append(protocol)
+            else:
+                clients.append(
+                    await stack.enter_async_context(
+                        httpx.AsyncClient(base_url=config["url"], limits=one, timeout=30.0)
+                    )
+                )
 
         async def token() -> float:
-            response = await clients[0].post(
+            response = await tokens.post(
                 "/oauth/token",
                 data={"grant_type": "client_credentials", "scope": SCOPE},
                 auth=(config["client_id"], config["secret"]),
@@ -518,6 +612,7 @@ async def _load(config: dict, questions: list[dict]) -> dict:
             response.raise_for_status()
             issued = response.json()
             headers["authorization"] = f"Bearer {issued['access_token']}"
+            set_prefix()
             return float(issued.get("expires_in", 600))
 
         refresher = None
@@ -548,12 +643,18 @@ async def _load(config: dict, questions: list[dict]) -> dict:
                 index = position % len(bodies)
                 position += 1
                 try:
-                    response = await client.post(
-                        config["path"], content=bodies[index], headers=headers
-                    )
-                    status, content = response.status_code, response.content
-                except httpx.HTTPError as exc:
+                    if raw:
+                        status, content = await client.exchange(prefix[0] + framed[index])
+                    else:
+                        response = await client.post(
+                            config["path"], content=bodies[index], headers=headers
+                        )
+                        status, content = response.status_code, response.content
+                except (httpx.HTTPError, ConnectionError) as exc:
                     status, content = 0, type(exc).__name__.encode()
+                    if raw:
+                        failures.append(f"connection {number} lost: {exc}")
+                        return  # a raw connection is not re-opened
                 finished = time.perf_counter()
                 if began < start or finished > end:
                     continue  # warm-up, or past the window
@@ -581,8 +682,11 @@ async def _load(config: dict, questions: list[dict]) -> dict:
             refresher.cancel()
     latencies.sort()
     cpu = {k: round(after[k] - before[k], 1) for k in before}
-    cpu["other"] = round(cpu["busy"] - cpu["servers"] - cpu["postgres"] - cpu["loadgen"], 1)
+    cpu["other"] = round(
+        cpu["busy"] - cpu["servers"] - cpu["postgres"] - cpu["loadgen"] - cpu["interrupts"], 1
+    )
     return {
+        "client": config["client"],
         "requests": len(latencies),
         "errors": sum(n for s, n in statuses.items() if s != 200),
         "statuses": {str(k): v for k, v in statuses.items()},
@@ -689,7 +793,7 @@ class Server:
 def start_hub(args: argparse.Namespace, state: dict) -> Server:
     port = _free_port()
     env = os.environ | {
-        "HUB_DATABASE_URL": database_url(args.admin_url),
+        "HUB_DATABASE_URL": database_url(args.admin_url, args.database),
         "HUB_KEYS_FILE": state["keys"],
         "HUB_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "HUB_LOG_LEVEL": "WARNING",
@@ -708,7 +812,7 @@ def start_floor(args: argparse.Namespace, state: dict, basis: str) -> Server:
     catalogue = load_catalogue()
     port = _free_port()
     env = os.environ | {
-        "FLOOR_DSN": database_url(args.admin_url),
+        "FLOOR_DSN": database_url(args.admin_url, args.database),
         "FLOOR_PROGRAMMES": ",".join(sorted(conferring(catalogue, {ATTRIBUTE}))),
         "FLOOR_ORGANISATION": ORGANISATION,
         "FLOOR_CLIENT_ID": state["client_id"],
@@ -746,6 +850,7 @@ def run_phase(args: argparse.Namespace, state: dict, phase: str, server: Server)
         "path": "/v1/eligibility/verify" if phase == "hub" else "/verify",
         "questions": str(args.data / "questions.json"),
         "concurrency": args.concurrency,
+        "client": args.client,
         "seconds": args.seconds,
         "warmup": args.warmup,
         "client_id": state["client_id"],
@@ -785,7 +890,8 @@ def run_phase(args: argparse.Namespace, state: dict, phase: str, server: Server)
 
 
 def _profile(args: argparse.Namespace, pid: int, output: Path) -> subprocess.Popen:
-    """py-spy on one worker over most of the measured window (raw collapsed stacks)."""
+    """py-spy on one worker over most of the measured window: collapsed stacks with native
+    (C) frames, so time in uvloop, httptools, asyncpg's protocol and the kernel shows too."""
     return subprocess.Popen(  # noqa: S603 (py-spy on our own worker)
         [
             args.py_spy,
@@ -795,12 +901,12 @@ def _profile(args: argparse.Namespace, pid: int, output: Path) -> subprocess.Pop
             "--duration",
             str(max(1, int(args.seconds) - 3)),
             "--rate",
-            "200",
+            "100",
+            "--native",
             "--format",
             "raw",
             "--output",
             str(output),
-            "--nonblocking",
         ],
         env=os.environ | {"PYTHONPATH": str(Path(args.py_spy).parent.parent)},
         stdout=subprocess.DEVNULL,
@@ -865,6 +971,15 @@ def versions(admin_url: str) -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"postgresql": asyncio.run(_admin(admin_url, "SHOW server_version"))[0][0]}
+    git = ["git", "-C", str(ROOT)]
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        found["commit"] = subprocess.run(  # noqa: S603
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changed = subprocess.run(  # noqa: S603
+            [*git, "status", "--porcelain"], capture_output=True, text=True, check=True
+        ).stdout
+        found["uncommitted_files"] = len(changed.splitlines())
     for package in ("uvicorn", "fastapi", "sqlalchemy", "asyncpg", "httpx", "uvloop", "httptools"):
         try:
             found[package] = version(package)
@@ -890,9 +1005,20 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
         print(
             f"{r['phase']:6} CPU over the window (core-seconds): servers {cpu['servers']}, "
             f"postgres {cpu['postgres']}, load generator {cpu['loadgen']}, "
-            f"other {cpu['other']}; machine busy {cpu['busy']} of {cpu['total']} "
-            f"({100 * cpu['busy'] / window:.0f}%); "
+            f"interrupts {cpu['interrupts']}, other {cpu['other']}; machine busy "
+            f"{cpu['busy']} of {cpu['total']} ({100 * cpu['busy'] / window:.0f}%); "
             f"servers {1e3 * cpu['servers'] / max(1, r['requests']):.2f} ms CPU/request"
+        )
+        each = ", ".join(f"{k} {v}" for k, v in cpu.items() if k.startswith("pid "))
+        print(f"{r['phase']:6} per server process (supervisor first), core-seconds: {each}")
+        print(
+            f"{r['phase']:6} other processes used {r['other_share']:.0%} of the machine in the "
+            f"window kept (attempt(s): {r['attempts']})"
+            + (
+                "; WARNING: other work distorted these figures"
+                if r["other_share"] > args.max_other
+                else ""
+            )
         )
         print(f"{r['phase']:6} answers (sampled 1 in 64): {r['answers_sampled']}")
         if r["failures"]:
@@ -922,19 +1048,73 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
 # -- orchestration ----------------------------------------------------------------------------
 
 
+def measure(args: argparse.Namespace, state: dict, phase: str, basis: str) -> dict:
+    """One phase: wait for an idle machine, start the server, load it, stop it."""
+    asyncio.run(_admin(database_url(args.admin_url, args.database), "CHECKPOINT"))
+    idle = wait_idle(args.wait_idle) if args.wait_idle > 0 else None
+    if idle is not None:
+        print(f"{phase}: the machine was {idle:.0%} busy before the phase", flush=True)
+    server = start_hub(args, state) if phase == "hub" else start_floor(args, state, basis)
+    try:
+        server.wait_ready("/readyz")
+        if phase == "hub":
+            basis = _sample_basis(server, state, args.data)
+        print(f"{phase}: serving on {server.url}, workers {server.workers()}", flush=True)
+        result = run_phase(args, state, phase, server)
+    finally:
+        server.stop()
+    cpu = result["cpu_seconds"]
+    result["other_share"] = max(0.0, cpu["other"]) / max(1e-9, cpu["total"])
+    result["busy_before"] = idle
+    result["basis"] = basis
+    print(
+        f"{phase}: {result['requests']:,} requests, {result['errors']:,} errors, "
+        f"{result['rate']:,.0f} req/s, p99 {result['p99_ms']:.1f} ms; other processes "
+        f"{result['other_share']:.0%} of the machine",
+        flush=True,
+    )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--persons", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=30.0, help="Measured, per phase.")
     parser.add_argument("--warmup", type=float, default=5.0, help="Seconds before measuring.")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--client",
+        choices=["httpx", "raw"],
+        default="httpx",
+        help="Load generator: httpx.AsyncClient, or a minimal keep-alive HTTP/1.1 client "
+        "on asyncio protocols (about a tenth of httpx's CPU per request).",
+    )
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=120.0,
+        help="Before each phase, wait up to this many seconds for the machine to be idle.",
+    )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes.")
     parser.add_argument("--data", type=Path, default=ROOT / "var" / "bench-eligibility")
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
+    parser.add_argument(
+        "--database",
+        default=DATABASE,
+        help="The benchmark's own database (dropped and re-created when preparing).",
+    )
     parser.add_argument("--seed", type=int, default=2012)
     parser.add_argument("--sources", default="all", help="Sources to ingest, comma-separated.")
     parser.add_argument("--absent", type=float, default=0.03, help="Share of unknown RRNs.")
     parser.add_argument("--phases", default="hub,floor")
+    parser.add_argument(
+        "--max-other",
+        type=float,
+        default=0.10,
+        help="Repeat a phase when processes outside the benchmark used more than this share "
+        "of the machine during its window (a shared machine); the cleanest attempt is kept.",
+    )
+    parser.add_argument("--retries", type=int, default=3, help="Repeats allowed per phase.")
     parser.add_argument("--fresh", action="store_true", help="Rebuild data and database.")
     parser.add_argument("--prepare-only", action="store_true", help="Build, then stop.")
     parser.add_argument("--profile", action="store_true", help="py-spy one hub worker.")
@@ -955,35 +1135,37 @@ def main() -> None:
     print(
         f"machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['ram_gib']} GiB RAM; "
         f"Python {info['python']}, PostgreSQL {info['postgresql']}, uvicorn {info['uvicorn']}, "
-        f"uvloop {info['uvloop']}, httptools {info['httptools']}, httpx {info['httpx']}",
+        f"uvloop {info['uvloop']}, httptools {info['httptools']}, httpx {info['httpx']}; "
+        f"code at {info.get('commit', '?')} with {info.get('uncommitted_files', '?')} "
+        "uncommitted files",
         flush=True,
     )
     state = prepare(args)
     if args.prepare_only:
         return
     print(
-        f"load: {args.concurrency} in flight, {args.warmup:.0f} s warm-up + {args.seconds:.0f} s "
-        f"measured per phase, {args.workers} uvicorn workers, {state['questions']:,} questions",
+        f"load: {args.client} client, {args.concurrency} in flight, {args.warmup:.0f} s "
+        f"warm-up + {args.seconds:.0f} s measured per phase, {args.workers} uvicorn workers, "
+        f"{state['questions']:,} questions",
         flush=True,
     )
     results: list[dict] = []
     basis = "bench"
     for phase in args.phases.split(","):
-        asyncio.run(_admin(database_url(args.admin_url), "CHECKPOINT"))
-        server = start_hub(args, state) if phase == "hub" else start_floor(args, state, basis)
-        try:
-            server.wait_ready("/readyz")
-            if phase == "hub":
-                basis = _sample_basis(server, state, args.data)
-            print(f"{phase}: serving on {server.url}, workers {server.workers()}", flush=True)
-            result = run_phase(args, state, phase, server)
-        finally:
-            server.stop()
-        print(
-            f"{phase}: {result['requests']:,} requests, {result['errors']:,} errors, "
-            f"{result['rate']:,.0f} req/s, p99 {result['p99_ms']:.1f} ms",
-            flush=True,
-        )
+        attempts: list[dict] = []
+        for attempt in range(1 + args.retries):
+            result = measure(args, state, phase, basis)
+            basis = result.pop("basis", basis)
+            attempts.append(result)
+            if result["other_share"] <= args.max_other:
+                break
+            print(
+                f"{phase}: other processes used {result['other_share']:.0%} of the machine "
+                f"during the window (attempt {attempt + 1})",
+                flush=True,
+            )
+        result = min(attempts, key=lambda r: r["other_share"])
+        result["attempts"] = len(attempts)
         results.append(result)
     report(results, args)
     saved = args.data / f"results-{when:%Y%m%dT%H%M%SZ}.json"

@@ -5,7 +5,20 @@ from __future__ import annotations
 import typer
 
 from hub import logging as hub_logging
-from hub.commands import audit, catalogue, clients, db, demo, ingest, keys, orgs, serve, synth
+from hub.commands import (
+    alerts,
+    audit,
+    catalogue,
+    clients,
+    db,
+    demo,
+    duplicates,
+    ingest,
+    keys,
+    orgs,
+    serve,
+    synth,
+)
 
 app = typer.Typer(
     help="Interagency welfare data-exchange hub.",
@@ -36,6 +49,8 @@ app.add_typer(orgs.app, name="orgs")
 app.add_typer(clients.app, name="clients")
 app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(audit.app, name="audit")
+app.add_typer(duplicates.app, name="duplicates")
+app.add_typer(alerts.app, name="alerts")
 
 if __name__ == "__main__":
     app()

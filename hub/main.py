@@ -13,8 +13,21 @@ from fastapi import FastAPI
 from audit import sequencer
 from connectors.registry import load_mappings
 from hub import logging as hub_logging
+from hub.alerts.worker import Worker as AlertWorker
+from hub.api import alerts as alerts_api
 from hub.api import audit as audit_api
-from hub.api import consents, directory, eligibility, health, ingest, problems, programmes
+from hub.api import (
+    consents,
+    directory,
+    duplicate_scans,
+    eligibility,
+    health,
+    ingest,
+    problems,
+    programmes,
+)
+from hub.api import duplicates as duplicates_api
+from hub.api import events as events_api
 from hub.api.middleware import RequestContext
 from hub.auth import router as auth_router
 from hub.catalogue import service as catalogue_service
@@ -75,9 +88,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.sequencer
             else None
         )
+        # The in-process alerts worker (DESIGN.md, "Alerts delivery"): its claims are leases in
+        # the database, so it may run beside `hub alerts work` processes or be killed anytime.
+        alerting = (
+            asyncio.create_task(
+                AlertWorker(db, settings, app.state.keyring, catalogue).run_forever(),
+                name="alerts-worker",
+            )
+            if settings.alert_worker
+            else None
+        )
         try:
             yield
         finally:
+            if alerting is not None:
+                alerting.cancel()
+                with suppress(asyncio.CancelledError):
+                    await alerting
             if sequencing is not None:
                 sequencing.cancel()
                 with suppress(asyncio.CancelledError):
@@ -103,6 +130,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(directory.router)
     app.include_router(ingest.router)
     app.include_router(eligibility.router)
+    app.include_router(duplicates_api.router)
+    app.include_router(duplicate_scans.router)
     app.include_router(consents.router)
+    app.include_router(events_api.router)
+    app.include_router(alerts_api.router)
     app.include_router(audit_api.router)
     return app

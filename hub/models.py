@@ -1,6 +1,7 @@
 """Every table of the hub, imported in one place so Alembic sees one metadata."""
 
 from audit.models import AuditCheckpoint, AuditLeaf, AuditNode, AuditPending, DisclosureEntry
+from hub.alerts.models import AlertDelivery, AlertSubscription
 from hub.auth.models import Client, UsedAssertion
 from hub.catalogue.models import Programme
 from hub.consents.models import ConsentRow
@@ -13,6 +14,8 @@ from hub.organisations.models import Organisation
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
 
 __all__ = [
+    "AlertDelivery",
+    "AlertSubscription",
     "AttributeFact",
     "AuditCheckpoint",
     "AuditLeaf",

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -69,6 +69,42 @@ class Settings(BaseSettings):
         description="Run the disclosure-log sequencer inside each `hub serve` process; "
         "HUB_SEQUENCER=off when `hub audit sequence --loop` runs it elsewhere.",
     )
+    alert_worker: bool = Field(
+        default=True,
+        description="Run an alerts delivery worker inside each `hub serve` process; "
+        "HUB_ALERT_WORKER=off when `hub alerts work` processes do it.",
+    )
+    alert_retry_schedule: Annotated[tuple[float, ...], NoDecode] = Field(
+        default=(5, 300, 1800, 7200, 18000, 36000, 36000),
+        description="Seconds to wait after each failed webhook attempt (comma-separated or a "
+        "JSON list); after the last the delivery is dead-lettered (DESIGN.md, Alerts delivery).",
+    )
+    alerts_allow_private_targets: bool = Field(
+        default=False,
+        description="Allow webhook URLs on loopback and private addresses (and plain http to "
+        "them): only for a hub on a private network, and for tests.",
+    )
+    alert_lease: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds a worker holds the deliveries it claimed; a killed worker's "
+        "claims are sent again after it. Must exceed HUB_ALERT_TIMEOUT (with room to resolve "
+        "the host and record the result), or a slow attempt is sent twice.",
+    )
+    alert_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds one webhook request may take."
+    )
+    alert_poll_interval: float = Field(
+        default=0.5, gt=0, le=60, description="Seconds an idle alerts worker waits."
+    )
+    alert_concurrency: int = Field(
+        default=32,
+        ge=2,
+        le=1000,
+        description="Webhook requests a worker has in flight; it claims no more than that, "
+        "so every claimed delivery is attempted at once.",
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     sql_echo: bool = False
@@ -83,6 +119,23 @@ class Settings(BaseSettings):
         if parts.scheme == "http" and parts.hostname in _LOOPBACK:
             return value.rstrip("/")
         raise ValueError("must be an https:// URL (http:// only for 127.0.0.1 or localhost)")
+
+    @field_validator("alert_retry_schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: object) -> object:
+        """`5,300,1800` or `[5, 300, 1800]`; each wait positive, at least one."""
+        if isinstance(value, str):
+            text = value.strip().removeprefix("[").removesuffix("]")
+            value = [part for part in (p.strip() for p in text.split(",")) if part]
+        if isinstance(value, list | tuple) and (not value or any(float(v) <= 0 for v in value)):
+            raise ValueError("must list one or more positive numbers of seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Settings:
+        if self.alert_lease <= self.alert_timeout:
+            raise ValueError("HUB_ALERT_LEASE must be longer than HUB_ALERT_TIMEOUT")
+        return self
 
     @cached_property
     def database(self) -> str:

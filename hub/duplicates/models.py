@@ -5,6 +5,12 @@ A finding is one rule matched by one pair of enrolments (`enrolment_a` on the ru
 pair), so scans and ingestion never record the same conflict twice. A finding is information
 for the two organisations, never an automatic stop of payment; its state changes only by
 appending a resolution.
+
+The enrolment and person columns carry no foreign keys, as the bulk tables' references do not
+(hub.records.models REFERENCE_NOTE): findings are inserted only by a join over those very rows
+(hub.duplicates.store), and enrolments and persons are never deleted. The per-row key checks
+cost about 85 µs a finding on PostgreSQL, close to half of a full scan's time
+(benchmarks/RESULTS.md, issue 6).
 """
 
 from __future__ import annotations
@@ -33,14 +39,14 @@ class DuplicateFinding(Base):
     rule_id: Mapped[str] = mapped_column(String(16))
     rule_hash: Mapped[str] = mapped_column(String(64))
     """SHA-256 of the rule's content when the finding was made (rules are versioned by hash)."""
-    enrolment_a: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrolments.id"))
-    enrolment_b: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrolments.id"))
+    enrolment_a: Mapped[uuid.UUID]
+    enrolment_b: Mapped[uuid.UUID]
     programme_a: Mapped[str] = mapped_column(String(64))
     programme_b: Mapped[str] = mapped_column(String(64))
     source_a: Mapped[str] = mapped_column(String(32))
     source_b: Mapped[str] = mapped_column(String(32))
-    person_a: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"))
-    person_b: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"))
+    person_a: Mapped[uuid.UUID]
+    person_b: Mapped[uuid.UUID]
     household_id: Mapped[str | None] = mapped_column(String(64))
     """The shared household, for a household-scope rule."""
     overlap_start: Mapped[dt.date]

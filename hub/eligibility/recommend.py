@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.disclosures.context import Context, record
+from hub.disclosures.subjects import Subject, find
 from hub.eligibility import requirements
-from hub.eligibility.service import Subject, complete_attributes, decide, enrolments_of, find
+from hub.eligibility.service import complete_attributes, decide, enrolments_of
 from hub.records.facts import facts_of
 from hub.records.models import Person
 from schemas.disclosure import Decision

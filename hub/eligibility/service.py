@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.log import subject_of
 from hub.consents.service import for_decision
 from hub.disclosures.context import Context, record
+from hub.disclosures.subjects import Subject, find, invalid, refusing, runs
 from hub.eligibility import answers
-from hub.kit.errors import Forbidden, InvalidInput
+from hub.kit.errors import Forbidden
 from hub.records.facts import Fact, conferring, facts_of
-from hub.records.models import Enrolment, Person
-from hub.records.repository import find_by_rrn
-from hub.vault import subject_ref
+from hub.records.models import Enrolment
 from schemas.catalogue import Catalogue
 from schemas.disclosure import Decision
 from schemas.identifiers import ResidentRegistrationNumber
@@ -35,15 +32,6 @@ from schemas.programme import Programme
 VERIFICATION = "eligibility.verification"
 ENROLMENTS = "benefit.enrolment"
 BENEFIT_PURPOSES = ("eligibility.verification", "benefit.administration")
-
-
-def _invalid(field: str, reason: str, detail: str) -> InvalidInput:
-    return InvalidInput(detail, errors=[{"field": field, "reason": reason}])
-
-
-def owns(programme: Programme, organisation: str) -> bool:
-    """A programme belongs to its ministry and to the body that runs it for the ministry."""
-    return organisation in {programme.ministry, programme.operator}
 
 
 def complete_attributes(catalogue: Catalogue) -> frozenset[str]:
@@ -57,40 +45,10 @@ def complete_attributes(catalogue: Catalogue) -> frozenset[str]:
     )
 
 
-@dataclass(frozen=True)
-class Subject:
-    person: Person
-    log_ref: str
-    ref: str
-    """The caller's own pseudonym of the person."""
-
-
-async def find(
-    session: AsyncSession, ctx: Context, rrn: ResidentRegistrationNumber
-) -> Subject | None:
-    person = await find_by_rrn(session, ctx.keyset, rrn)
-    if person is None:
-        return None
-    return Subject(
-        person=person,
-        log_ref=subject_of(ctx.keyset, person.id),
-        ref=subject_ref(ctx.keyset, person.id, ctx.requester.organisation),
-    )
-
-
-@contextmanager
-def _refusing(ctx: Context, *, action: str, purpose: str) -> Iterator[None]:
-    """Bad input is a refusal too, and is logged like one (issue 5: each refusal logged)."""
-    try:
-        yield
-    except InvalidInput as exc:
-        raise ctx.refused(exc, action=action, purpose=purpose) from None
-
-
 def _programme(ctx: Context, code: str, field: str) -> Programme:
     programme = ctx.catalogue.programmes.get(code)
     if programme is None:
-        raise _invalid(field, "not a catalogue programme", f"Unknown programme {code}.")
+        raise invalid(field, "not a catalogue programme", f"Unknown programme {code}.")
     return programme
 
 
@@ -155,10 +113,10 @@ async def verify(
     """Answer yes/no questions about attributes for a programme the caller runs (사회보장급여법
     §7): true, false or "unknown" each, with the source ministry."""
     action = "eligibility.verify"
-    with _refusing(ctx, action=action, purpose=VERIFICATION):
+    with refusing(ctx, action=action, purpose=VERIFICATION):
         programme = _programme(ctx, programme_code, "body.programme")
         answers.check_questions(ctx.catalogue, questions)
-    if not owns(programme, ctx.requester.organisation):
+    if not runs(programme, ctx.requester.organisation, ctx.requester.kind):
         error = Forbidden(f"Programme {programme.code} is not run by your organisation.")
         raise ctx.refused(error, action=action, purpose=VERIFICATION)
     assessed = programme.attribute_codes() | set(programme.verified_attributes)
@@ -258,15 +216,17 @@ async def benefits(
     """The person's current enrolments, when a basis covers `benefit.enrolment` for the purpose
     (국민기초생활 보장법 §22-23: a 보장기관 reviewing its own applicant or recipient)."""
     action = "eligibility.benefits"
-    with _refusing(ctx, action=action, purpose=VERIFICATION):
+    with refusing(ctx, action=action, purpose=VERIFICATION):
         if purpose not in BENEFIT_PURPOSES:
-            raise _invalid(
+            raise invalid(
                 "body.purpose",
                 f"one of {', '.join(BENEFIT_PURPOSES)}",
                 f"Benefits are answered for {' or '.join(BENEFIT_PURPOSES)} only.",
             )
         programme = _programme(ctx, programme_code, "body.programme") if programme_code else None
-    if programme is not None and not owns(programme, ctx.requester.organisation):
+    if programme is not None and not runs(
+        programme, ctx.requester.organisation, ctx.requester.kind
+    ):
         error = Forbidden(f"Programme {programme.code} is not run by your organisation.")
         raise ctx.refused(error, action=action, purpose=purpose)
     subject = await find(session, ctx, rrn)

@@ -22,6 +22,7 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("source_org", "source_event_id"),
         Index(None, "recorded_at"),
+        Index(None, "fanned_out_at", "recorded_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
@@ -34,3 +35,7 @@ class Event(Base):
     details: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     """Non-personal details only (codes and ids)."""
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    fanned_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """When hub.alerts turned the event into its delivery rows; None while it waits. Writers
+    that fan out in their own transaction (MOIS ingestion, POST /v1/events) set it there; the
+    alerts workers fan out the rest (e.g. consent.withdrawn) and find them by this column."""

@@ -25,6 +25,7 @@ from connectors.readers import read
 from connectors.readers.base import RawRow
 from hub.catalogue.models import Programme
 from hub.database import bulk_insert
+from hub.duplicates.ingested import find_for_enrolments
 from hub.ingest import persons
 from hub.ingest.mapping_process import MIN_BYTES, mapped_chunks
 from hub.ingest.models import IngestRejection
@@ -34,6 +35,11 @@ from hub.vault import KeySet
 from schemas.catalogue import Catalogue
 
 CHUNK_ROWS = 2000
+DUPLICATE_ROWS = 20_000
+"""Enrolments written before the duplicate rules look at them (hub.duplicates.ingested). A
+rule's query costs nearly as much for one chunk's ids as for ten chunks', so the rules run
+every ten chunks and at the end of the file: still in the file's transaction, so a finding
+commits with the enrolment that causes it (benchmarks/RESULTS.md, issue 6)."""
 KEPT_REJECTIONS = 100
 """How many rejections a report carries inline; all of them are stored with the batch."""
 
@@ -55,6 +61,8 @@ class Counts:
     unchanged: int = 0
     rejected: int = 0
     first_rejections: list[Rejection] = field(default_factory=list)
+    unexamined: dict[uuid.UUID, str] = field(default_factory=dict)
+    """Enrolments written (id → programme) that the duplicate rules have not yet seen."""
 
 
 def _next_chunk(rows: Iterator[RawRow], mapper: Mapper, size: int) -> list[Mapped | Rejection]:
@@ -130,6 +138,7 @@ class Ingestion:
                 await clock.timed("analyze", self._refresh_statistics())
             if on_progress is not None:
                 on_progress(counts.rows, position)
+        await clock.timed("duplicates", self._find_duplicates(counts))
         await self._check_programmes(counts.programmes)
         return counts
 
@@ -177,6 +186,15 @@ class Ingestion:
                 f"Programmes {', '.join(missing)} are not loaded; run `hub catalogue load`."
             )
 
+    async def _find_duplicates(self, counts: Counts) -> None:
+        """Findings for the enrolments written since the last look, in this file's
+        transaction: a conflict is recorded when the enrolment that causes it arrives
+        (hub.duplicates.ingested)."""
+        written, counts.unexamined = counts.unexamined, {}
+        await find_for_enrolments(
+            self.session, self.catalogue, written, found_by=f"ingest:{self.batch_id}", now=self.now
+        )
+
     async def _store(
         self, chunk: list[Mapped | Rejection], counts: Counts, clock: Stopwatch
     ) -> None:
@@ -195,12 +213,24 @@ class Ingestion:
                 "outcome": outcome,
             }
             if self.mapping.record is RecordKind.ENROLMENT:
-                writing = write_enrolments(self.session, mapped, people, **common)
+                written = await clock.timed(
+                    "records", write_enrolments(self.session, mapped, people, **common)
+                )
+                counts.unexamined.update(written)
+                if len(counts.unexamined) >= DUPLICATE_ROWS:
+                    await clock.timed("duplicates", self._find_duplicates(counts))
             elif self.mapping.record is RecordKind.ATTRIBUTE:
-                writing = write_facts(self.session, mapped, people, **common)
+                await clock.timed("records", write_facts(self.session, mapped, people, **common))
             else:
-                writing = write_events(self.session, mapped, people, **common)
-            await clock.timed("records", writing)
+                writing = write_events(  # with what fanning alerts out in this file needs
+                    self.session,
+                    mapped,
+                    people,
+                    catalogue=self.catalogue,
+                    keyset=self.keyset,
+                    **common,
+                )
+                await clock.timed("records", writing)
         if outcome.rejections:
             await bulk_insert(
                 self.session,

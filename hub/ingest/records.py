@@ -19,12 +19,16 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.mapper import Mapped, Rejection
+from hub.alerts.intake import as_new_event, civil_change
+from hub.alerts.outbox import publish
 from hub.database import bulk_insert, one_of
 from hub.kit.ids import new_uuids
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
+from hub.vault import KeySet
 from schemas.attribute import AttributeFact as FactRecord
+from schemas.catalogue import Catalogue
 from schemas.enrolment import EnrolmentRecord
-from schemas.event import StatusEventRecord, StatusEventType
+from schemas.event import StatusEventRecord
 
 CONFLICT = "repeated in this file with different content"
 
@@ -131,7 +135,9 @@ async def write_enrolments(
     batch_id: uuid.UUID,
     now: dt.datetime,
     outcome: Outcome,
-) -> None:
+) -> dict[uuid.UUID, str]:
+    """Write the chunk's enrolments; the programme of each one inserted or changed, by id
+    (what the duplicate rules must look at again, hub.duplicates.ingested)."""
     stored = await stored_versions(
         session, Enrolment, Enrolment.source_record_id, organisation, rows
     )
@@ -149,6 +155,7 @@ async def write_enrolments(
     ]
     if updates:
         await session.execute(update(Enrolment), updates)
+    return {row["id"]: row["programme_code"] for row in (*inserts, *updates)}
 
 
 # -- attribute facts reported by a source -------------------------------------------------------
@@ -206,17 +213,6 @@ async def write_facts(
 # -- status events from the registry ------------------------------------------------------------
 
 
-def _person_change(event: StatusEventRecord) -> dict[str, Any]:
-    """What a registry event changes on the person (주민등록법: the registry is authoritative)."""
-    if event.type is StatusEventType.PERSON_DIED:
-        return {"civil_status": "deceased", "civil_status_date": event.effective_date}
-    if event.type is StatusEventType.PERSON_DEREGISTERED:
-        return {"civil_status": "deregistered", "civil_status_date": event.effective_date}
-    if event.type is StatusEventType.PERSON_ADDRESS_CHANGED and "new_region_code" in event.details:
-        return {"region_code": event.details["new_region_code"]}
-    return {}
-
-
 async def write_events(
     session: AsyncSession,
     rows: Sequence[Mapped],
@@ -226,7 +222,14 @@ async def write_events(
     batch_id: uuid.UUID,
     now: dt.datetime,
     outcome: Outcome,
+    catalogue: Catalogue | None = None,
+    keyset: KeySet | None = None,
 ) -> None:
+    """Write the chunk's registry events, apply them to the persons, and put each new one in
+    the alerts outbox. With the catalogue and keys the new events are also fanned out here,
+    so the change, its event and its deliveries commit with the file (hub.alerts.outbox);
+    without them an alerts worker fans them out after the file commits. A corrected event (same
+    id, other content) updates the record but is not sent again."""
     stored = await stored_versions(
         session, StatusEvent, StatusEvent.source_event_id, organisation, rows
     )
@@ -234,7 +237,7 @@ async def write_events(
     events: list[tuple[uuid.UUID | None, uuid.UUID, Mapped]] = [
         (None, persons[row.rrn.canonical()], row) for row in plan.inserts
     ] + [(event_id, persons[row.rrn.canonical()], row) for event_id, row in plan.updates]
-    inserts, updates, changes = [], [], []
+    inserts, updates, changes, published = [], [], [], []
     for event_id, person_id, row in sorted(events, key=lambda e: e[2].record.effective_date):  # type: ignore[union-attr]
         event = row.record
         assert isinstance(event, StatusEventRecord)
@@ -251,9 +254,10 @@ async def write_events(
         }
         if event_id is None:
             inserts.append(values | {"id": uuid.uuid4()})
+            published.append(as_new_event(event, person_id))
         else:
             updates.append(values | {"id": event_id})
-        change = _person_change(event)
+        change = civil_change(event)
         if change:
             changes.append({"id": person_id, "updated_at": now} | change)
     if inserts:
@@ -262,3 +266,4 @@ async def write_events(
         await session.execute(update(StatusEvent), updates)
     for change in changes:  # in effective-date order: the latest change wins
         await session.execute(update(Person), [change])
+    await publish(session, published, now=now, catalogue=catalogue, keyset=keyset)

@@ -1,4 +1,7 @@
-"""Duplicate-benefit findings, their append-only resolutions, and scans (hub.duplicates).
+"""Duplicate-benefit findings, their append-only resolutions, and scans (hub.duplicates);
+the enrolments' programme index becomes the covering index the duplicate rules' join reads
+(programme, person, period, status, source, id). Findings keep no foreign keys to enrolments
+or persons (hub.duplicates.models says why).
 
 Revision ID: 0007
 Revises: 0006
@@ -49,22 +52,6 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("found_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("found_by", sa.String(length=80), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["enrolment_a"],
-            ["enrolments.id"],
-            name=op.f("fk_duplicate_findings_enrolment_a_enrolments"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["enrolment_b"],
-            ["enrolments.id"],
-            name=op.f("fk_duplicate_findings_enrolment_b_enrolments"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["person_a"], ["persons.id"], name=op.f("fk_duplicate_findings_person_a_persons")
-        ),
-        sa.ForeignKeyConstraint(
-            ["person_b"], ["persons.id"], name=op.f("fk_duplicate_findings_person_b_persons")
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_duplicate_findings")),
         sa.UniqueConstraint(
             "rule_id",
@@ -85,6 +72,22 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_duplicate_findings_programme_b"), ["programme_b"], unique=False
+        )
+
+    with op.batch_alter_table("enrolments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_enrolments_programme_code_period_start"))
+        batch_op.create_index(
+            "ix_enrolments_programme_person",
+            [
+                "programme_code",
+                "person_id",
+                "period_start",
+                "period_end",
+                "status",
+                "source_org",
+                "id",
+            ],
+            unique=False,
         )
 
     op.create_table(
@@ -126,4 +129,11 @@ def downgrade() -> None:
 
     op.drop_table("duplicate_findings")
     op.drop_table("duplicate_scans")
+    with op.batch_alter_table("enrolments", schema=None) as batch_op:
+        batch_op.drop_index("ix_enrolments_programme_person")
+        batch_op.create_index(
+            batch_op.f("ix_enrolments_programme_code_period_start"),
+            ["programme_code", "period_start"],
+            unique=False,
+        )
     # ### end Alembic commands ###

@@ -1,0 +1,242 @@
+"""The webhook delivery queue: claiming due rows under a lease, recording attempts, retrying on
+a schedule, dead letters and their replay.
+
+Claims are leases, not locks held across the network call. A worker marks the rows it takes
+with its name and `claimed_until` and commits at once; a row is due again when its attempt is
+due and no lease on it is running. A worker killed mid-delivery therefore loses nothing: its
+leases run out and another worker (or the same one, restarted) sends the rows again. That is
+at-least-once delivery; receivers deduplicate on `webhook-id` (Standard Webhooks). On
+PostgreSQL the claim reads with FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint
+rows without waiting on each other; on both backends the claiming UPDATE re-checks the lease,
+so a row is never leased twice at once.
+
+Retries follow the configured schedule (DESIGN.md: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h),
+later if the receiver asked for it with Retry-After; after the last the row is dead-lettered.
+`410 Gone` dead-letters the row and disables the subscription: the receiver said it is gone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.alerts.envelope import Alert
+from hub.alerts.models import (
+    ACTIVE,
+    DEAD,
+    DELIVERED,
+    DISABLED,
+    PENDING,
+    AlertDelivery,
+    AlertSubscription,
+)
+
+MAX_RETRY_AFTER = 86_400.0
+"""The longest wait a receiver's Retry-After can impose (seconds)."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A leased delivery and what sending it needs."""
+
+    alert: Alert
+    subscription_id: str
+    attempts: int
+    url: str
+    secret_kid: str
+    secret_sealed: bytes
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The result of one attempt."""
+
+    claimed: Claimed
+    delivered: bool
+    status: int | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    gone: bool = False
+
+
+def _due(now: dt.datetime) -> Any:
+    return (
+        (AlertDelivery.status == PENDING)
+        & (AlertDelivery.next_attempt_at <= now)
+        & or_(AlertDelivery.claimed_until.is_(None), AlertDelivery.claimed_until < now)
+    )
+
+
+async def claim(
+    session: AsyncSession, worker: str, now: dt.datetime, *, lease: float, limit: int
+) -> list[Claimed]:
+    """Lease up to `limit` due deliveries of active webhook subscriptions to `worker`."""
+    candidates = (
+        select(AlertDelivery.id)
+        .join(AlertSubscription, AlertSubscription.id == AlertDelivery.subscription_id)
+        .where(_due(now), AlertSubscription.status == ACTIVE)
+        .order_by(AlertDelivery.next_attempt_at)
+        .limit(limit)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(of=AlertDelivery, skip_locked=True)
+    ids = list(await session.scalars(candidates))
+    if not ids:
+        return []
+    taken = list(
+        await session.scalars(
+            update(AlertDelivery)
+            .where(AlertDelivery.id.in_(ids), _due(now))
+            .values(claimed_until=now + dt.timedelta(seconds=lease), claimed_by=worker)
+            .returning(AlertDelivery.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    rows = await session.execute(
+        select(
+            AlertDelivery,
+            AlertSubscription.url,
+            AlertSubscription.secret_kid,
+            AlertSubscription.secret_sealed,
+        )
+        .join(AlertSubscription, AlertSubscription.id == AlertDelivery.subscription_id)
+        .where(AlertDelivery.id.in_(taken))
+    )
+    return [
+        Claimed(
+            alert=Alert(d.id, d.seq, d.type, d.occurred_at, d.source_org, d.data),
+            subscription_id=d.subscription_id,
+            attempts=d.attempts,
+            url=url or "",
+            secret_kid=kid or "",
+            secret_sealed=sealed or b"",
+            created_at=d.created_at,
+        )
+        for d, url, kid, sealed in rows.all()
+    ]
+
+
+def next_attempt(
+    attempts: int, schedule: Sequence[float], retry_after: float | None, now: dt.datetime
+) -> dt.datetime | None:
+    """When to try again after `attempts` failed attempts; None when they are used up."""
+    if attempts > len(schedule):
+        return None
+    wait = schedule[attempts - 1]
+    if retry_after is not None:
+        wait = max(wait, min(retry_after, MAX_RETRY_AFTER))
+    return now + dt.timedelta(seconds=wait)
+
+
+_RECORD = (
+    update(AlertDelivery.__table__)
+    .where(
+        AlertDelivery.__table__.c.id == bindparam("b_id"),
+        AlertDelivery.__table__.c.claimed_by == bindparam("b_worker"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        next_attempt_at=bindparam("b_next"),
+        delivered_at=bindparam("b_delivered"),
+        last_status=bindparam("b_http"),
+        last_error=bindparam("b_error"),
+        claimed_until=None,
+        claimed_by=None,
+    )
+)
+
+
+async def record(
+    session: AsyncSession,
+    worker: str,
+    attempts: Sequence[Attempt],
+    now: dt.datetime,
+    schedule: Sequence[float],
+) -> dict[str, int]:
+    """Store the attempts' results (only for rows still leased to `worker`: a row whose lease
+    ran out belongs to whoever took it next); counts by outcome."""
+    params, gone, outcome = [], set(), {"delivered": 0, "retry": 0, "dead": 0}
+    for a in attempts:
+        tries = a.claimed.attempts + 1
+        when = (
+            None if (a.delivered or a.gone) else next_attempt(tries, schedule, a.retry_after, now)
+        )
+        status = DELIVERED if a.delivered else (PENDING if when is not None else DEAD)
+        outcome["delivered" if a.delivered else ("retry" if when is not None else "dead")] += 1
+        if a.gone:
+            gone.add(a.claimed.subscription_id)
+        params.append(
+            {
+                "b_id": a.claimed.alert.id,
+                "b_worker": worker,
+                "b_status": status,
+                "b_attempts": tries,
+                "b_next": when,
+                "b_delivered": now if a.delivered else None,
+                "b_http": a.status,
+                "b_error": (a.error or "")[:200] or None,
+            }
+        )
+    if params:
+        await session.execute(_RECORD, params)
+    for subscription_id in sorted(gone):
+        await session.execute(
+            update(AlertSubscription)
+            .where(AlertSubscription.id == subscription_id, AlertSubscription.status == ACTIVE)
+            .values(status=DISABLED, status_reason="the receiver answered 410 Gone", changed_at=now)
+        )
+    return outcome
+
+
+async def replay(
+    session: AsyncSession, now: dt.datetime, *, subscription_id: str | None = None
+) -> int:
+    """Put dead deliveries of active subscriptions back in the queue, due now; how many."""
+    active = select(AlertSubscription.id).where(AlertSubscription.status == ACTIVE)
+    if subscription_id is not None:
+        active = active.where(AlertSubscription.id == subscription_id)
+    result = await session.execute(
+        update(AlertDelivery)
+        .where(AlertDelivery.status == DEAD, AlertDelivery.subscription_id.in_(active))
+        .values(status=PENDING, attempts=0, next_attempt_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One subscription's deliveries, for `hub alerts status`."""
+
+    subscription_id: str
+    organisation: str
+    mode: str
+    status: str
+    last_seq: int
+    counts: dict[str, int]
+
+
+async def standing(session: AsyncSession) -> list[Standing]:
+    counted: dict[str, dict[str, int]] = {}
+    for sub_id, status, n in (
+        await session.execute(
+            select(AlertDelivery.subscription_id, AlertDelivery.status, func.count()).group_by(
+                AlertDelivery.subscription_id, AlertDelivery.status
+            )
+        )
+    ).all():
+        counted.setdefault(sub_id, {})[status] = int(n)
+    subs = await session.scalars(
+        select(AlertSubscription).order_by(AlertSubscription.organisation, AlertSubscription.id)
+    )
+    return [
+        Standing(s.id, s.organisation, s.mode, s.status, s.last_seq, counted.get(s.id, {}))
+        for s in subs
+    ]

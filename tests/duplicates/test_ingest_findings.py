@@ -1,0 +1,91 @@
+"""The ingestion hook: a conflicting enrolment creates its finding in the same transaction as
+the enrolment (no scan needed), found by `ingest:<batch id>`; re-sending the files changes
+nothing; a changed enrolment that now conflicts is found too; suspended enrolments and
+adjacent periods are not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from pathlib import Path
+
+from hub.database import Database
+from tests.duplicates.sources import Row, Sources, findings_among, kfs_xlsx, mohw_csv
+from tests.factories import new_rrn
+
+D = dt.date
+ADULT = D(1980, 5, 5)
+
+
+async def test_a_conflicting_enrolment_is_found_when_it_arrives(
+    database_url: str, keys_file: Path
+) -> None:
+    tag = secrets.token_hex(4).upper()
+    worker, neighbour, later, resting = (new_rrn(ADULT) for _ in range(4))
+    db = Database(database_url)
+    sources = Sources(db, keys_file)
+    try:
+        await sources.ready()
+        first = mohw_csv(
+            [
+                Row(f"W{tag}1", worker, "MOHW-SELF-SUPPORT-WORK", D(2024, 1, 1), D(2024, 6, 30)),
+                Row(f"W{tag}2", neighbour, "MOHW-SELF-SUPPORT-WORK", D(2024, 1, 1), D(2024, 6, 30)),
+                Row(f"W{tag}3", later, "MOHW-SELF-SUPPORT-WORK", D(2023, 1, 1), D(2023, 6, 30)),
+                Row(
+                    f"W{tag}4", resting, "MOHW-SELF-SUPPORT-WORK", D(2024, 1, 1), None, "suspended"
+                ),
+            ]
+        )
+        await sources.send("mohw", "MOHW", first)
+        ids = {f"W{tag}{n}" for n in range(1, 5)} | {f"F{tag}{n}" for n in range(1, 5)}
+        assert await findings_among(db, ids) == []
+
+        # 공공산림가꾸기 arrives: the worker now holds two publicly funded jobs (DUP-02).
+        forest = kfs_xlsx(
+            [
+                Row(f"F{tag}1", worker, "KFS-FOREST-TENDING", D(2024, 3, 1), D(2024, 4, 30)),
+                # the day after 자활근로 ended: adjacent, not a duplicate
+                Row(f"F{tag}2", neighbour, "KFS-FOREST-TENDING", D(2024, 7, 1), D(2024, 9, 30)),
+                Row(f"F{tag}3", later, "KFS-FOREST-TENDING", D(2024, 1, 1), D(2024, 3, 31)),
+                # 자활근로 is suspended (중지): nothing is paid, no double payment
+                Row(f"F{tag}4", resting, "KFS-FOREST-TENDING", D(2024, 2, 1), D(2024, 3, 31)),
+            ]
+        )
+        report = await sources.send("kfs", "KFS", forest)
+        found = await findings_among(db, ids)
+        assert found == [
+            (
+                "DUP-02",
+                f"W{tag}1",
+                f"F{tag}1",
+                D(2024, 3, 1),
+                D(2024, 4, 30),
+                f"ingest:{report.batch.id}",
+            ),
+        ]
+
+        # Re-sending both files changes nothing.
+        for source, organisation, content in (("mohw", "MOHW", first), ("kfs", "KFS", forest)):
+            again = await sources.send(source, organisation, content)
+            assert (again.batch.inserted, again.batch.updated) == (0, 0)
+        assert await findings_among(db, ids) == found
+
+        # A changed enrolment that now conflicts: the later 자활근로 is corrected to 2024.
+        corrected = mohw_csv(
+            [Row(f"W{tag}3", later, "MOHW-SELF-SUPPORT-WORK", D(2023, 7, 1), D(2024, 1, 31))]
+        )
+        fix = await sources.send("mohw", "MOHW", corrected)
+        assert fix.batch.updated == 1
+        assert await findings_among(db, ids) == [
+            *found,
+            (
+                "DUP-02",
+                f"W{tag}3",
+                f"F{tag}3",
+                D(2024, 1, 1),
+                D(2024, 1, 31),
+                f"ingest:{fix.batch.id}",
+            ),
+        ]
+    finally:
+        await db.dispose()
