@@ -38,7 +38,6 @@ import json
 import os
 import platform
 import random
-import resource
 import signal
 import socket
 import subprocess
@@ -448,23 +447,25 @@ floor_app = Floor()
 # -- the load generator (a process of its own) ------------------------------------------------
 
 
-def _proc_times(pid: int) -> float:
-    """User + system CPU seconds of a process (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_pids() -> list[int]:
-    pids = []
+def _processes() -> dict[int, tuple[str, str, float]]:
+    """pid → (name, command line, user + system CPU seconds) of every process now."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(int(entry.name))
-    return pids
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            name, _, rest = (entry / "stat").read_text().partition(" (")[2].rpartition(")")
+            fields = rest.split()
+            command = (
+                (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            )
+            found[int(entry.name)] = (
+                name,
+                command.strip(),
+                (int(fields[11]) + int(fields[12])) / tick,
+            )
+    return found
 
 
 def _machine_busy() -> tuple[float, float, float]:
@@ -490,18 +491,39 @@ def wait_idle(limit: float) -> float:
             return share
 
 
-def _cpu_snapshot(server_pids: list[int]) -> dict[str, float]:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def _cpu_snapshot() -> dict[str, Any]:
     busy, total, interrupts = _machine_busy()
-    each = {f"pid {p}": _proc_times(p) for p in server_pids}
-    return each | {
-        "servers": sum(each.values()),
-        "postgres": sum(_proc_times(p) for p in _postgres_pids()),
-        "loadgen": usage.ru_utime + usage.ru_stime,
-        "interrupts": interrupts,
-        "busy": busy,
-        "total": total,
-    }
+    return {"processes": _processes(), "busy": busy, "total": total, "interrupts": interrupts}
+
+
+def _cpu_account(before: dict, after: dict, servers: list[int], database: str) -> dict:
+    """Core-seconds used over the window by the servers (each process too), PostgreSQL (the
+    benchmark database's backends and the server's own processes), this load generator,
+    interrupts, and everything else, with the largest other consumers named. Per process, so
+    a process that exits during the window takes nothing away."""
+    used: Counter[str] = Counter()
+    each: dict[str, float] = {}
+    outsiders: Counter[str] = Counter()
+    for pid, (name, command, seconds) in after["processes"].items():
+        spent = seconds - before["processes"].get(pid, (name, command, 0.0))[2]
+        if spent <= 0:
+            continue
+        if pid in servers:
+            used["servers"] += spent
+            each[f"pid {pid}"] = round(spent, 1)
+        elif pid == os.getpid():
+            used["loadgen"] += spent
+        elif name == "postgres" and (f" {database} " in command or "(" not in command):
+            used["postgres"] += spent
+        else:
+            outsiders[f"{name}: {command[:70]}"] += spent
+    cpu = {k: round(used[k], 1) for k in ("servers", "postgres", "loadgen")}
+    for key in ("interrupts", "busy", "total"):
+        cpu[key] = round(after[key] - before[key], 1)
+    cpu["other"] = round(cpu["busy"] - sum(used.values()) - cpu["interrupts"], 1)
+    cpu["each"] = each
+    cpu["largest_other"] = [(c, round(v, 1)) for c, v in outsiders.most_common(3)]
+    return cpu
 
 
 class _RawConnection(asyncio.Protocol):
@@ -674,17 +696,14 @@ async def _load(config: dict, questions: list[dict]) -> dict:
 
         tasks = [asyncio.create_task(worker(n)) for n in range(concurrency)]
         await asyncio.sleep(max(0.0, start - time.perf_counter()))
-        before = _cpu_snapshot(config["server_pids"])
+        before = _cpu_snapshot()
         await asyncio.sleep(max(0.0, end - time.perf_counter()))
-        after = _cpu_snapshot(config["server_pids"])
+        after = _cpu_snapshot()
         await asyncio.gather(*tasks)
         if refresher is not None:
             refresher.cancel()
     latencies.sort()
-    cpu = {k: round(after[k] - before[k], 1) for k in before}
-    cpu["other"] = round(
-        cpu["busy"] - cpu["servers"] - cpu["postgres"] - cpu["loadgen"] - cpu["interrupts"], 1
-    )
+    cpu = _cpu_account(before, after, config["server_pids"], config["database"])
     return {
         "client": config["client"],
         "requests": len(latencies),
@@ -856,6 +875,7 @@ def run_phase(args: argparse.Namespace, state: dict, phase: str, server: Server)
         "client_id": state["client_id"],
         "secret": state["secret"],
         "server_pids": [server.process.pid, *server.workers()],
+        "database": args.database,
     }
     config_path = args.data / f"loadgen-{phase}.json"
     config_path.write_text(json.dumps(config))
@@ -1009,8 +1029,10 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
             f"{cpu['busy']} of {cpu['total']} ({100 * cpu['busy'] / window:.0f}%); "
             f"servers {1e3 * cpu['servers'] / max(1, r['requests']):.2f} ms CPU/request"
         )
-        each = ", ".join(f"{k} {v}" for k, v in cpu.items() if k.startswith("pid "))
-        print(f"{r['phase']:6} per server process (supervisor first), core-seconds: {each}")
+        each = ", ".join(f"{k} {v}" for k, v in cpu["each"].items())
+        print(f"{r['phase']:6} per server process, core-seconds: {each}")
+        if cpu["largest_other"]:
+            print(f"{r['phase']:6} largest other consumers: {cpu['largest_other']}")
         print(
             f"{r['phase']:6} other processes used {r['other_share']:.0%} of the machine in the "
             f"window kept (attempt(s): {r['attempts']})"

@@ -97,8 +97,8 @@ class AlertDelivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
-    """A worker's lease: until then no other worker takes the row; a killed worker's lease
-    simply runs out and the row is sent again (at-least-once)."""
+    """The end of a worker's lease, also set as the row's due time: until then no other worker
+    takes the row; a killed worker's lease simply runs out and the row is sent again."""
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     last_status: Mapped[int | None] = mapped_column(Integer, default=None)
     last_error: Mapped[str | None] = mapped_column(String(200), default=None)

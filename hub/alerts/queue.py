@@ -2,13 +2,17 @@
 a schedule, dead letters and their replay.
 
 Claims are leases, not locks held across the network call. A worker marks the rows it takes
-with its name and `claimed_until` and commits at once; a row is due again when its attempt is
-due and no lease on it is running. A worker killed mid-delivery therefore loses nothing: its
-leases run out and another worker (or the same one, restarted) sends the rows again. That is
-at-least-once delivery; receivers deduplicate on `webhook-id` (Standard Webhooks). On
-PostgreSQL the claim reads with FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint
-rows without waiting on each other; on both backends the claiming UPDATE re-checks the lease,
-so a row is never leased twice at once.
+with its name, moves their due time to the end of the lease (`claimed_until`) and commits at
+once. A row is due when it is pending and its due time has come, a condition one index serves
+in order (the claim never sorts the backlog, however large). A worker killed mid-delivery
+therefore loses nothing: its leases run out, the rows fall due again, and another worker (or
+the same one, restarted) sends them. That is at-least-once delivery; receivers deduplicate on
+`webhook-id` (Standard Webhooks). On PostgreSQL the claim reads with FOR UPDATE SKIP LOCKED,
+so concurrent workers take disjoint rows without waiting on each other; on both backends the
+claiming UPDATE re-checks that the row is due, so a row is never leased twice at once.
+
+A subscription that stops (410 Gone, or deleted by its organisation) takes its pending rows
+with it: they are dead-lettered at once, and a row claimed just before that is not sent.
 
 Retries follow the configured schedule (DESIGN.md: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h),
 later if the receiver asked for it with Retry-After; after the last the row is dead-lettered.
@@ -22,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.alerts.envelope import Alert
@@ -51,6 +55,8 @@ class Claimed:
     secret_kid: str
     secret_sealed: bytes
     created_at: dt.datetime
+    active: bool
+    """False when the subscription stopped after the row was queued: not to be sent."""
 
 
 @dataclass(frozen=True)
@@ -63,24 +69,22 @@ class Attempt:
     error: str | None = None
     retry_after: float | None = None
     gone: bool = False
+    """The receiver answered 410 Gone: the subscription is disabled."""
+    final: bool = False
+    """Dead-letter now, whatever attempts are left."""
 
 
 def _due(now: dt.datetime) -> Any:
-    return (
-        (AlertDelivery.status == PENDING)
-        & (AlertDelivery.next_attempt_at <= now)
-        & or_(AlertDelivery.claimed_until.is_(None), AlertDelivery.claimed_until < now)
-    )
+    return (AlertDelivery.status == PENDING) & (AlertDelivery.next_attempt_at <= now)
 
 
 async def claim(
     session: AsyncSession, worker: str, now: dt.datetime, *, lease: float, limit: int
 ) -> list[Claimed]:
-    """Lease up to `limit` due deliveries of active webhook subscriptions to `worker`."""
+    """Lease up to `limit` due deliveries to `worker`, longest due first."""
     candidates = (
         select(AlertDelivery.id)
-        .join(AlertSubscription, AlertSubscription.id == AlertDelivery.subscription_id)
-        .where(_due(now), AlertSubscription.status == ACTIVE)
+        .where(_due(now))
         .order_by(AlertDelivery.next_attempt_at)
         .limit(limit)
     )
@@ -89,11 +93,12 @@ async def claim(
     ids = list(await session.scalars(candidates))
     if not ids:
         return []
+    until = now + dt.timedelta(seconds=lease)
     taken = list(
         await session.scalars(
             update(AlertDelivery)
             .where(AlertDelivery.id.in_(ids), _due(now))
-            .values(claimed_until=now + dt.timedelta(seconds=lease), claimed_by=worker)
+            .values(next_attempt_at=until, claimed_until=until, claimed_by=worker)
             .returning(AlertDelivery.id)
             .execution_options(synchronize_session=False)
         )
@@ -104,6 +109,7 @@ async def claim(
             AlertSubscription.url,
             AlertSubscription.secret_kid,
             AlertSubscription.secret_sealed,
+            AlertSubscription.status,
         )
         .join(AlertSubscription, AlertSubscription.id == AlertDelivery.subscription_id)
         .where(AlertDelivery.id.in_(taken))
@@ -117,8 +123,9 @@ async def claim(
             secret_kid=kid or "",
             secret_sealed=sealed or b"",
             created_at=d.created_at,
+            active=status == ACTIVE,
         )
-        for d, url, kid, sealed in rows.all()
+        for d, url, kid, sealed, status in rows.all()
     ]
 
 
@@ -165,9 +172,8 @@ async def record(
     params, gone, outcome = [], set(), {"delivered": 0, "retry": 0, "dead": 0}
     for a in attempts:
         tries = a.claimed.attempts + 1
-        when = (
-            None if (a.delivered or a.gone) else next_attempt(tries, schedule, a.retry_after, now)
-        )
+        finished = a.delivered or a.gone or a.final
+        when = None if finished else next_attempt(tries, schedule, a.retry_after, now)
         status = DELIVERED if a.delivered else (PENDING if when is not None else DEAD)
         outcome["delivered" if a.delivered else ("retry" if when is not None else "dead")] += 1
         if a.gone:
@@ -192,7 +198,18 @@ async def record(
             .where(AlertSubscription.id == subscription_id, AlertSubscription.status == ACTIVE)
             .values(status=DISABLED, status_reason="the receiver answered 410 Gone", changed_at=now)
         )
+        await stop(session, subscription_id, "the subscription was disabled (410 Gone)")
     return outcome
+
+
+async def stop(session: AsyncSession, subscription_id: str, reason: str) -> None:
+    """Dead-letter a stopped subscription's pending deliveries."""
+    await session.execute(
+        update(AlertDelivery)
+        .where(AlertDelivery.subscription_id == subscription_id, AlertDelivery.status == PENDING)
+        .values(status=DEAD, next_attempt_at=None, last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def replay(
@@ -205,7 +222,9 @@ async def replay(
     result = await session.execute(
         update(AlertDelivery)
         .where(AlertDelivery.status == DEAD, AlertDelivery.subscription_id.in_(active))
-        .values(status=PENDING, attempts=0, next_attempt_at=now, last_error=None)
+        .values(
+            status=PENDING, attempts=0, next_attempt_at=now, claimed_until=None, last_error=None
+        )
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.alerts import signing, targets
+from hub.alerts import queue, signing, targets
 from hub.alerts.kinds import EVENT_TYPES
 from hub.alerts.models import ACTIVE, DELETED, WEBHOOK, AlertDelivery, AlertSubscription
 from hub.kit.errors import Conflict, InvalidInput, NotFound
@@ -116,6 +116,7 @@ async def delete(
     row = await get(session, subscription_id, organisation)
     row.status, row.status_reason, row.changed_at = DELETED, "deleted by its organisation", now
     await session.flush()
+    await queue.stop(session, row.id, "the subscription was deleted")
 
 
 def secret_of(keyset: KeySet, row: AlertSubscription) -> str | None:

@@ -87,6 +87,8 @@ class Worker:
         return events
 
     async def _attempt(self, claimed: Claimed, keyset: KeySet, secrets_: dict[str, str]) -> Attempt:
+        if not claimed.active:
+            return Attempt(claimed, delivered=False, error="subscription stopped", final=True)
         try:
             secret = secrets_.get(claimed.subscription_id)
             if secret is None:

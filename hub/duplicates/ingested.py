@@ -40,14 +40,14 @@ def _statement(dialect: str, resolved: ResolvedRule, side: str) -> Select[Any]:
     if dialect == "postgresql":
         ids = bindparam("ids", type_=postgresql.ARRAY(Uuid()))
 
-        def restrict(ea: Any, eb: Any) -> Any:
-            return (ea if side == "a" else eb).id == any_(ids)
+        def restrict(a: Any, b: Any) -> Any:
+            return (a if side == "a" else b).id == any_(ids)
 
     else:
         ids = bindparam("ids", expanding=True)
 
-        def restrict(ea: Any, eb: Any) -> Any:
-            return (ea if side == "a" else eb).id.in_(ids)
+        def restrict(a: Any, b: Any) -> Any:
+            return (a if side == "a" else b).id.in_(ids)
 
     return matches(dialect, resolved, restrict)
 

@@ -1,10 +1,11 @@
 """A scan: every duplicate rule over every enrolment, rule by rule, as set-based SQL.
 
 Each rule is one INSERT … SELECT (hub.duplicates.sql, hub.duplicates.store): the database joins
-all enrolments at once; nothing loops over people in Python. Rules go one at a time so a
-caller can show progress per rule and each rule's plan uses its own programmes' index ranges.
-Findings are unique by (rule, pair), so a second scan adds only what is new, and the scan
-record keeps the counts and the rule-set hash it ran under.
+all enrolments at once; nothing loops over people in Python. The household rules first share
+one pass that pairs their programmes' enrolments with households (sql.HOUSEHOLDS). Rules go
+one at a time so a caller can show progress per rule and each rule's plan reads only its own
+programmes' index ranges. Findings are unique by (rule, pair), so a second scan adds only what
+is new, and the scan record keeps the counts and the rule-set hash it ran under.
 
 The scan runs inside the caller's transaction (the CLI job or the request commits): its
 findings and its record appear together or not at all.
@@ -21,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.duplicates import store
 from hub.duplicates.models import DuplicateScan
 from hub.duplicates.rules import ResolvedRule, resolve
-from hub.duplicates.sql import matches
+from hub.duplicates.sql import HOUSEHOLDS, matches
 from hub.kit.clock import utcnow
 from hub.kit.ids import new_uuid
 from schemas.catalogue import Catalogue
+from schemas.duplicate_rule import RuleScope
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +83,18 @@ async def scan(
     found_by = f"scan:{record.id}"
     outcomes: list[RuleOutcome] = []
     dialect = _dialect(session)
-    for resolved in resolve(catalogue):
+    rules = resolve(catalogue)
+    household_rules = [r for r in rules if r.rule.scope is RuleScope.HOUSEHOLD]
+    if household_rules:
+        programmes = frozenset().union(*(r.a | r.b for r in household_rules))
+        await store.materialise_households(session, programmes)
+    for resolved in rules:
         if on_rule is not None:
             on_rule(resolved, None)
         started = time.perf_counter()
+        query = matches(dialect, resolved, households=HOUSEHOLDS)
         matched, new = await store.record_counted(
-            session, matches(dialect, resolved), found_by=found_by, now=record.started_at
+            session, query, found_by=found_by, now=record.started_at
         )
         outcome = RuleOutcome(resolved.rule.id, matched, new, time.perf_counter() - started)
         outcomes.append(outcome)

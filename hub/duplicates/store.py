@@ -25,14 +25,15 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    text,
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.schema import CreateTable
+from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
 from hub.database import insert_for
 from hub.duplicates.models import DuplicateFinding
-from hub.duplicates.sql import MATCH_COLUMNS
+from hub.duplicates.sql import HOUSEHOLD_COLUMNS, HOUSEHOLDS, MATCH_COLUMNS, household_enrolments
 from hub.kit.base import UTCDateTime
 
 KEY = ("rule_id", "enrolment_a", "enrolment_b")
@@ -135,3 +136,16 @@ async def record_counted(
     if matched == 0:
         return 0, 0
     return matched, await _insert_findings(session, MATCHES, found_by=found_by, now=now)
+
+
+async def materialise_households(session: AsyncSession, programmes: frozenset[str]) -> int:
+    """Fill HOUSEHOLDS (hub.duplicates.sql) with the enrolments of ``programmes`` and their
+    households, indexed and analysed for the household rules' joins; how many rows."""
+    await session.execute(DropTable(HOUSEHOLDS, if_exists=True))
+    await session.execute(CreateTable(HOUSEHOLDS))
+    rows = household_enrolments(programmes)
+    result = await session.execute(HOUSEHOLDS.insert().from_select(list(HOUSEHOLD_COLUMNS), rows))
+    for index in HOUSEHOLDS.indexes:
+        await session.execute(CreateIndex(index))
+    await session.execute(text(f"ANALYZE {HOUSEHOLDS.name}"))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -188,3 +188,20 @@ async def test_a_target_that_no_longer_passes_the_check_is_never_called(
 async def _attempted(db: Database, subscription_id: str) -> bool:
     rows = await deliveries(db, subscription_id)
     return bool(rows) and all(row.attempts >= 1 for row in rows)
+
+
+async def test_deleting_a_subscription_stops_its_pending_deliveries(
+    api: httpx.AsyncClient, db: Database, keys: KeySet, alerts_app: FastAPI, receiver: Receiver
+) -> None:
+    registry, ministry, (who,) = await served(api, db, keys)
+    url, endpoint = receiver.endpoint("deleted")
+    sub = await subscribe(api, ministry, ["person.died"], url)
+    endpoint.secret = sub["secret"]
+    await report(api, registry, event(who, "person.died"))
+    deleted = await api.delete(f"/v1/subscriptions/{sub['id']}", headers=ministry.headers)
+    assert deleted.status_code == 204
+    await worker(alerts_app, db).run_once()
+    (row,) = await deliveries(db, sub["id"])
+    assert row.status == "dead"
+    assert row.last_error == "the subscription was deleted"
+    assert endpoint.started == 0
