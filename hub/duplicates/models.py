@@ -9,7 +9,7 @@ appending a resolution.
 The enrolment and person columns carry no foreign keys, as the bulk tables' references do not
 (hub.records.models REFERENCE_NOTE): findings are inserted only by a join over those very rows
 (hub.duplicates.store), and enrolments and persons are never deleted. The per-row key checks
-cost about 85 µs a finding on PostgreSQL, close to half of a full scan's time
+cost about 85 µs a finding on PostgreSQL, about a third of a full scan's time
 (benchmarks/RESULTS.md, issue 6).
 """
 

@@ -6,7 +6,8 @@ never compared), one side's programmes against the other's, the periods compared
 overlap sense (hub.duplicates.overlap is the oracle; tests hold the two together on both
 databases), and the conflicting span computed in SQL and clipped to the rule's effective
 window (hub.duplicates.rules.within_window). The scan, the ingestion hook and the benchmark's
-DuckDB reference all run this one statement.
+DuckDB reference all run this one statement; a scan reads the household rules' side from
+HOUSEHOLDS, made once per scan, instead of joining persons for each rule.
 
 Date arithmetic is the only dialect-specific part, so it lives in the two small ``_Dates``
 classes below. Open ends are compared as 9999-12-31 (both databases compare ISO dates
@@ -199,9 +200,10 @@ HOUSEHOLDS = Table(
     postgresql_on_commit="DROP",
 )
 """A scan's enrolments of the programmes that household rules name, each with its person's
-household: made once per scan (``household_enrolments``), so the 17 household rules join it
-by household instead of each joining enrolments to persons twice (3x faster on 1,000,000
-enrolments; benchmarks/RESULTS.md, issue 6). A per-connection temporary table."""
+household: made once per scan (``household_enrolments``), so the household rules join it
+by household instead of each joining enrolments to persons twice (about 4x faster a rule on
+1,000,000 enrolments; benchmarks/RESULTS.md, issue 6). A per-connection temporary table."""
+
 HOUSEHOLD_COLUMNS = tuple(c.name for c in HOUSEHOLDS.columns)
 
 

@@ -74,7 +74,8 @@ class Enrolment(Base):
         CheckConstraint("period_end IS NULL OR period_end >= period_start", name="period"),
         # The duplicate rules' join (hub.duplicates.sql) reads one programme's enrolments and
         # pairs them by person: this index answers it from the index alone, with no table
-        # reads (a full scan of 1,000,000 enrolments 3x faster; benchmarks/RESULTS.md, issue 6).
+        # reads (the rules' SELECTs over 1,000,000 enrolments 2-5x faster; benchmarks/RESULTS.md,
+        # issue 6). It replaced (programme_code, period_start), which no query used.
         Index(
             "ix_enrolments_programme_person",
             "programme_code",
