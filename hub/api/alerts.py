@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.alerts import feed, subscriptions
 from hub.alerts.envelope import as_json
 from hub.alerts.models import AlertSubscription
+from hub.api.idempotent import once
 from hub.api.problems import problem_responses
 from hub.auth.dependencies import DbSession, Principal, require
 from hub.auth.scopes import Scope
-from hub.idempotency import service as idempotency
 from hub.kit.clock import utcnow
 
 router = APIRouter(tags=["alerts"], responses=problem_responses(401, 403, 404, 422))
@@ -120,19 +120,12 @@ async def create_subscription(
     """Subscribe to event types by webhook or pull; a webhook's secret is returned once."""
     keyset = request.app.state.keyring.current()
     operation = "POST /v1/subscriptions"
-    request_sha256 = idempotency.fingerprint(await request.body())
-    if idempotency_key is not None:
-        replay = await idempotency.earlier(
-            session,
-            client_id=principal.client_id,
-            key=idempotency_key,
-            operation=operation,
-            request_sha256=request_sha256,
-        )
-        if replay is not None:  # the stored answer holds no secret: unseal it again
-            row = await subscriptions.get(session, replay.body["id"], principal.organisation)
-            body_again = replay.body | {"secret": subscriptions.secret_of(keyset, row)}
-            return JSONResponse(body_again, status_code=replay.status)
+    one = await once(request, principal, idempotency_key, operation)
+    replay = await one.earlier(session)
+    if replay is not None:  # the stored answer holds no secret: unseal it again
+        row = await subscriptions.get(session, replay.body["id"], principal.organisation)
+        body_again = replay.body | {"secret": subscriptions.secret_of(keyset, row)}
+        return JSONResponse(body_again, status_code=replay.status)
     created = await subscriptions.create(
         session,
         keyset,
@@ -144,17 +137,7 @@ async def create_subscription(
         now=utcnow(),
     )
     payload = json.loads(_out(created.subscription).model_dump_json())
-    if idempotency_key is not None:
-        await idempotency.remember(
-            session,
-            client_id=principal.client_id,
-            key=idempotency_key,
-            operation=operation,
-            request_sha256=request_sha256,
-            status=201,
-            body=payload,
-            now=utcnow(),
-        )
+    await one.remember(session, status=201, body=payload, now=utcnow())
     await session.commit()
     location = f"/v1/subscriptions/{created.subscription.id}"
     return JSONResponse(

@@ -18,13 +18,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from audit.log import subject_of
 from hub.api.disclosing import SubjectIn, context, release
+from hub.api.idempotent import once
 from hub.api.problems import problem_responses
 from hub.auth.dependencies import Caller, DbSession, Principal, require
 from hub.auth.scopes import Scope
 from hub.consents import receipt, service
 from hub.consents.models import ConsentRow
 from hub.disclosures.context import Context, record
-from hub.idempotency import service as idempotency
 from hub.kit.errors import InvalidInput
 from hub.records.repository import find_by_rrn
 from hub.vault import subject_ref
@@ -147,17 +147,10 @@ async def create_consent(
     """Record a consent your organisation collected; returns it with a signed receipt."""
     ctx = context(request, principal)
     operation = "POST /v1/consents"
-    request_sha256 = idempotency.fingerprint(await request.body())
-    if idempotency_key is not None:
-        replay = await idempotency.earlier(
-            session,
-            client_id=principal.client_id,
-            key=idempotency_key,
-            operation=operation,
-            request_sha256=request_sha256,
-        )
-        if replay is not None:
-            return JSONResponse(replay.body, status_code=replay.status)
+    one = await once(request, principal, idempotency_key, operation)
+    replay = await one.earlier(session)
+    if replay is not None:
+        return JSONResponse(replay.body, status_code=replay.status)
     person = await find_by_rrn(session, ctx.keyset, parse_rrn(body.subject.rrn))
     if person is None:
         raise InvalidInput(
@@ -186,17 +179,7 @@ async def create_consent(
     name = await service.organisation_name(session, principal.organisation)
     out = _out(ctx, row, receipt.sign(ctx.keyset, _claims(request, ctx, row, name)))
     payload = json.loads(out.model_dump_json())
-    if idempotency_key is not None:
-        await idempotency.remember(
-            session,
-            client_id=principal.client_id,
-            key=idempotency_key,
-            operation=operation,
-            request_sha256=request_sha256,
-            status=201,
-            body=payload,
-            now=ctx.now,
-        )
+    await one.remember(session, status=201, body=payload, now=ctx.now)
     await release(session)
     return JSONResponse(payload, status_code=201, headers={"Location": f"/v1/consents/{row.id}"})
 

@@ -21,11 +21,11 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from hub.api.idempotent import once
 from hub.api.problems import problem_responses
 from hub.auth.dependencies import DbSession, Principal, require
 from hub.auth.scopes import Scope
 from hub.duplicates.scan import ScanReport, scan
-from hub.idempotency import service as idempotency
 from hub.kit.clock import utcnow
 
 router = APIRouter(
@@ -80,29 +80,12 @@ async def start_scan(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Any:
     """Run every duplicate rule over all enrolments now; returns the scan and its counts."""
-    request_sha256 = idempotency.fingerprint(await request.body())
-    if idempotency_key is not None:
-        replay = await idempotency.earlier(
-            session,
-            client_id=principal.client_id,
-            key=idempotency_key,
-            operation=OPERATION,
-            request_sha256=request_sha256,
-        )
-        if replay is not None:
-            return JSONResponse(replay.body, status_code=replay.status)
+    one = await once(request, principal, idempotency_key, OPERATION)
+    replay = await one.earlier(session)
+    if replay is not None:
+        return JSONResponse(replay.body, status_code=replay.status)
     requested_by = principal.client_id + (f" ({principal.actor})" if principal.actor else "")
     report = await scan(session, request.app.state.catalogue, requested_by=requested_by[:128])
     payload = json.loads(_out(report).model_dump_json())
-    if idempotency_key is not None:
-        await idempotency.remember(
-            session,
-            client_id=principal.client_id,
-            key=idempotency_key,
-            operation=OPERATION,
-            request_sha256=request_sha256,
-            status=201,
-            body=payload,
-            now=utcnow(),
-        )
+    await one.remember(session, status=201, body=payload, now=utcnow())
     return JSONResponse(payload, status_code=201)

@@ -18,13 +18,13 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hub.api.disclosing import SubjectIn, context, refusals_logged, release
+from hub.api.idempotent import once
 from hub.api.problems import problem_responses
 from hub.auth.dependencies import DbSession, Principal, require
 from hub.auth.scopes import Scope
 from hub.disclosures.context import Context
 from hub.duplicates import check as checking
 from hub.duplicates import findings
-from hub.idempotency import service as idempotency
 from schemas.common import ProgrammeCode
 from schemas.duplicate_rule import RuleId, RuleSource
 from schemas.identifiers import parse_rrn
@@ -232,32 +232,15 @@ async def resolve_finding(
     """Confirm, dismiss (with a reason) or resolve a finding; never stops a payment."""
     ctx = context(request, principal)
     operation = f"POST /v1/duplicates/findings/{finding_id.hex}/resolution"
-    request_sha256 = idempotency.fingerprint(await request.body())
-    if idempotency_key is not None:
-        replay = await idempotency.earlier(
-            session,
-            client_id=principal.client_id,
-            key=idempotency_key,
-            operation=operation,
-            request_sha256=request_sha256,
-        )
-        if replay is not None:
-            return JSONResponse(replay.body, status_code=replay.status)
+    one = await once(request, principal, idempotency_key, operation)
+    replay = await one.earlier(session)
+    if replay is not None:
+        return JSONResponse(replay.body, status_code=replay.status)
     async with refusals_logged(request):
         shown = await findings.resolve(
             session, ctx, finding_id, status=body.status, reason=body.reason
         )
     payload = json.loads(_finding_out(ctx, shown, history=True).model_dump_json())
-    if idempotency_key is not None:
-        await idempotency.remember(
-            session,
-            client_id=principal.client_id,
-            key=idempotency_key,
-            operation=operation,
-            request_sha256=request_sha256,
-            status=201,
-            body=payload,
-            now=ctx.now,
-        )
+    await one.remember(session, status=201, body=payload, now=ctx.now)
     await release(session)
     return JSONResponse(payload, status_code=201)

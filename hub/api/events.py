@@ -12,10 +12,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from hub.alerts import intake
 from hub.api.disclosing import SubjectIn
+from hub.api.idempotent import once
 from hub.api.problems import problem_responses
 from hub.auth.dependencies import DbSession, Principal, require
 from hub.auth.scopes import Scope
-from hub.idempotency import service as idempotency
 from hub.kit.clock import utcnow
 from hub.kit.errors import InvalidInput
 from schemas.common import SourceRecordId
@@ -93,33 +93,16 @@ async def report_events(
 ) -> Any:
     """Report status events (death, 말소, move, eligibility, facility); idempotent by event id."""
     operation = "POST /v1/events"
-    request_sha256 = idempotency.fingerprint(await request.body())
-    if idempotency_key is not None:
-        replay = await idempotency.earlier(
-            session,
-            client_id=principal.client_id,
-            key=idempotency_key,
-            operation=operation,
-            request_sha256=request_sha256,
-        )
-        if replay is not None:
-            return JSONResponse(replay.body, status_code=replay.status)
+    one = await once(request, principal, idempotency_key, operation)
+    replay = await one.earlier(session)
+    if replay is not None:
+        return JSONResponse(replay.body, status_code=replay.status)
     reported = _records(body, principal.organisation)
     intake.check_reporter([record for _, record in reported], principal.organisation_kind)
     state = request.app.state
     now = utcnow()
     await intake.record(session, state.catalogue, state.keyring.current(), reported, now=now)
     payload = json.loads(EventsAccepted(accepted=len(reported)).model_dump_json())
-    if idempotency_key is not None:
-        await idempotency.remember(
-            session,
-            client_id=principal.client_id,
-            key=idempotency_key,
-            operation=operation,
-            request_sha256=request_sha256,
-            status=202,
-            body=payload,
-            now=now,
-        )
+    await one.remember(session, status=202, body=payload, now=now)
     await session.commit()
     return JSONResponse(payload, status_code=202)
