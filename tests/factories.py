@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from hub.auth import service as auth_service
 from hub.database import Database
@@ -120,3 +121,28 @@ def asgi_client(app: FastAPI) -> httpx.AsyncClient:
     """An httpx client that calls the real app in-process (ASGI transport), as a browser or a
     ministry system would over HTTP."""
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://hub.test")
+
+
+async def refuse_log_inserts(db: Database) -> None:
+    """A real trigger that makes every disclosure-log insert fail."""
+    async with db.transaction() as session:
+        if session.bind.dialect.name == "postgresql":
+            await session.execute(
+                text(
+                    "CREATE FUNCTION refuse_entry() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'audit store unavailable'; END $$"
+                )
+            )
+            await session.execute(
+                text(
+                    "CREATE TRIGGER refuse_entry BEFORE INSERT ON disclosure_entries "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_entry()"
+                )
+            )
+        else:
+            await session.execute(
+                text(
+                    "CREATE TRIGGER refuse_entry BEFORE INSERT ON disclosure_entries "
+                    "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END"
+                )
+            )

@@ -14,7 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from hub.database import Database
 from hub.main import create_app
@@ -22,7 +21,7 @@ from hub.records.models import Enrolment
 from hub.vault import KeySet
 from tests.conftest import make_settings
 from tests.eligibility.test_eligibility_api import Person, consent, entries_of, headers_for, person
-from tests.factories import asgi_client, new_rrn
+from tests.factories import asgi_client, new_rrn, refuse_log_inserts
 
 D = dt.date
 CONFLICT_KEYS = {
@@ -312,31 +311,6 @@ async def app_and_database(database_url: str, keys_file: Path) -> AsyncIterator[
 async def failing_log_api(fresh_database_url: str, keys_file: Path) -> AsyncIterator[tuple]:
     async with app_and_database(fresh_database_url, keys_file) as pair:
         yield pair
-
-
-async def refuse_log_inserts(db: Database) -> None:
-    """A real trigger that makes every disclosure-log insert fail."""
-    async with db.transaction() as session:
-        if session.bind.dialect.name == "postgresql":
-            await session.execute(
-                text(
-                    "CREATE FUNCTION refuse_entry() RETURNS trigger LANGUAGE plpgsql AS "
-                    "$$ BEGIN RAISE EXCEPTION 'audit store unavailable'; END $$"
-                )
-            )
-            await session.execute(
-                text(
-                    "CREATE TRIGGER refuse_entry BEFORE INSERT ON disclosure_entries "
-                    "FOR EACH ROW EXECUTE FUNCTION refuse_entry()"
-                )
-            )
-        else:
-            await session.execute(
-                text(
-                    "CREATE TRIGGER refuse_entry BEFORE INSERT ON disclosure_entries "
-                    "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END"
-                )
-            )
 
 
 async def test_no_conflict_is_released_when_the_log_cannot_be_written(

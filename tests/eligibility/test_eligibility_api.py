@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from audit.models import DisclosureEntry
 from hub.consents.models import ConsentRow
@@ -25,7 +25,7 @@ from hub.records.repository import NewPerson, add_person
 from hub.vault import KeySet
 from schemas.identifiers import parse_rrn
 from tests.conftest import make_settings
-from tests.factories import asgi_client, bearer, new_client, new_rrn
+from tests.factories import asgi_client, bearer, new_client, new_rrn, refuse_log_inserts
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
@@ -385,27 +385,7 @@ async def test_no_answer_is_released_when_the_log_cannot_be_written(
     who = await person(db, keys)
     await enrol(db, who, "MOHW-BLS-LIVELIHOOD", "MOHW")
     headers, _ = await headers_for(api, db, "MCST")
-    async with db.transaction() as session:
-        if session.bind.dialect.name == "postgresql":
-            await session.execute(
-                text(
-                    "CREATE FUNCTION refuse_entry() RETURNS trigger LANGUAGE plpgsql AS "
-                    "$$ BEGIN RAISE EXCEPTION 'audit store unavailable'; END $$"
-                )
-            )
-            await session.execute(
-                text(
-                    "CREATE TRIGGER refuse_entry BEFORE INSERT ON disclosure_entries "
-                    "FOR EACH ROW EXECUTE FUNCTION refuse_entry()"
-                )
-            )
-        else:
-            await session.execute(
-                text(
-                    "CREATE TRIGGER refuse_entry BEFORE INSERT ON disclosure_entries "
-                    "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END"
-                )
-            )
+    await refuse_log_inserts(db)
     response = await api.post(
         "/v1/eligibility/verify",
         headers=headers,
