@@ -338,7 +338,7 @@ def test_rotate_reencrypt_retire_through_the_cli(tmp_path: Path) -> None:
     assert runner.invoke(app, ["keys", "rotate", "rrn-encryption"], env=env).exit_code == 0
     refused = runner.invoke(app, ["keys", "retire", old], env=env)
     assert refused.exit_code == 1
-    assert "still protects 7 row(s)" in refused.output
+    assert "still protects 7 person(s)" in refused.output
     moved = runner.invoke(app, ["keys", "reencrypt", "--batch", "3"], env=env)
     assert moved.exit_code == 0, moved.output
     assert "7 person(s) re-keyed" in moved.output

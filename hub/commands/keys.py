@@ -2,7 +2,9 @@
 
 Rotation without downtime: `rotate` writes a new primary key and keeps the old one active, so
 running processes (which re-read the file on change) keep decrypting old data and verifying
-old tokens; `reencrypt` then moves stored RRNs to the new keys; `retire` ends an old key.
+old tokens; `reencrypt` then moves stored RRNs (and the webhook signing secrets, which are
+sealed with the same encryption key) to the new keys; `retire` ends an old key, and is refused
+while anything stored still depends on it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from hub.alerts import rekey as secrets_rekey
 from hub.commands.common import console, fail, in_transaction, run, settings
 from hub.kit.clock import utcnow
 from hub.records import rekey
@@ -69,38 +72,54 @@ def rotate(
         console.print("run [bold]hub keys reencrypt[/] to move stored RRNs to the new key")
 
 
+# What `reencrypt` moves and `retire` counts: every kind of stored data sealed or indexed
+# with a vault key. A new kind of sealed data must be added here, or retiring would strand it.
+_HOLDERS = (
+    ("person(s)", rekey.count_stale, rekey.rekey_batch, rekey.usage),
+    (
+        "webhook secret(s)",
+        secrets_rekey.count_stale,
+        secrets_rekey.rekey_batch,
+        secrets_rekey.usage,
+    ),
+)
+
+
 @app.command()
 def reencrypt(
     batch: int = typer.Option(500, min=1, max=10000, help="Rows per transaction."),
 ) -> None:
-    """Re-seal stored RRNs (and their blind index) under the primary keys, with progress."""
+    """Re-seal stored RRNs (and their blind index) and webhook signing secrets under the
+    primary keys, with progress."""
     keyset = _load()
-    total = run(in_transaction(lambda s: rekey.count_stale(s, keyset)))
-    done = 0
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    ) as progress:
-        task = progress.add_task("re-encrypting", total=total)
-        while True:
-            count = run(in_transaction(lambda s: rekey.rekey_batch(s, keyset, batch)))
-            if count == 0:
-                break
-            done += count
-            progress.update(task, advance=count)
-    console.print(f"{done} person(s) re-keyed")
+    for noun, count_stale, rekey_batch, _ in _HOLDERS:
+        total = run(in_transaction(lambda s, c=count_stale: c(s, keyset)))  # type: ignore[misc]
+        done = 0
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task(f"re-encrypting {noun}", total=total)
+            while True:
+                count = run(in_transaction(lambda s, r=rekey_batch: r(s, keyset, batch)))  # type: ignore[misc]
+                if count == 0:
+                    break
+                done += count
+                progress.update(task, advance=count)
+        console.print(f"{done} {noun} re-keyed")
 
 
 @app.command()
 def retire(kid: str = typer.Argument(..., help="The key id to retire.")) -> None:
     """Retire a non-primary key; refused while stored data still depends on it."""
     keyset = _load()
-    in_use = [u for u in run(in_transaction(rekey.usage)) if u.kid == kid and u.rows]
-    if in_use:
-        raise fail(f"{kid} still protects {in_use[0].rows} row(s); run `hub keys reencrypt`")
+    for noun, _, _, usage in _HOLDERS:
+        rows = sum(u.rows for u in run(in_transaction(usage)) if u.kid == kid)
+        if rows:
+            raise fail(f"{kid} still protects {rows} {noun}; run `hub keys reencrypt`")
     try:
         keyset.retire(kid).save(settings().keys_path)
     except KeySetError as exc:
