@@ -4,7 +4,9 @@ Need to know (DOMAIN.md, scenario C): an organisation is told of a change only i
 event's time, it serves the person: it has an active enrolment of the person (status active,
 period covering the event's date) that it reported or in a programme it runs (as ministry or
 operator), or the person's consent names it as a recipient and was in force then. Cases do not
-exist in the hub yet; when they do they join here.
+exist in the hub yet; when they do they join here. A `duplicate.found` event (hub.duplicates.
+announce) is narrower: only the organisations serving the person in one of the finding's two
+programmes are told.
 
 Need to know is not yet a basis. Each delivery passes `consent.policy.decide` for the purpose
 `status.notification`, through `Context.decide`: serving the person through its own programme
@@ -28,7 +30,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.alerts.kinds import CONSENT_WITHDRAWN, civil_date
+from hub.alerts.kinds import CONSENT_WITHDRAWN, DUPLICATE_FOUND, civil_date
 from hub.consents.models import ConsentRow
 from hub.consents.service import as_consent
 from hub.database import one_of
@@ -153,6 +155,13 @@ def relation(
         catalogue, people.enrolments.get(person_id, []), organisation, civil_date(occurred_at)
     )
     consents = consenting(people.consents.get(person_id, []), organisation, occurred_at)
+    if event_type == DUPLICATE_FOUND:
+        # Only the organisations running one of the finding's two programmes for the person
+        # need to know of it; another body that serves the person, or holds a consent, learns
+        # nothing. A private facility still needs a consent as its basis (hub.alerts.fanout).
+        pair = {details.get("programme"), details.get("conflicting_programme")}
+        served = [s for s in served if s.programme in pair]
+        return Relation(served, consents) if served else None
     if not served and not consents:
         return None
     return Relation(served, consents)

@@ -8,21 +8,21 @@ that name a programme of the chunk, and each side is restricted to the chunk's e
 its own programmes, so the work follows the chunk's size, not the table's: a chunk of
 programmes no rule names costs nothing but a set operation in Python.
 
-What it does not do: a pair already found keeps its first finding (its period and provenance)
-when one of its enrolments changes, and whether it still holds is for the organisations'
-resolution; and a person's household given later by another source (hub.ingest.persons) is
-not re-examined here. A scan (hub.duplicates.scan) covers both.
+A pair already found keeps its first finding (its period and provenance) when one of its
+enrolments changes; whether it still holds is judged by hub.duplicates.revisit with
+``current_pairs``. What it does not do: a person's household given later by another source
+(hub.ingest.persons) is not re-examined here; a scan (hub.duplicates.scan) covers that.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, Uuid, any_, bindparam
+from sqlalchemy import Select, Uuid, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +52,22 @@ def _statement(dialect: str, resolved: ResolvedRule, side: str) -> Select[Any]:
     return matches(dialect, resolved, restrict)
 
 
+def _restricted(
+    session: AsyncSession, catalogue: Catalogue, written: Mapping[uuid.UUID, str]
+) -> Iterator[tuple[Select[Any], list[uuid.UUID]]]:
+    """Each rule's SELECT with one side restricted to the ``written`` enrolments of its
+    programmes, and the ids to bind; rules that name none of their programmes are skipped."""
+    by_programme: dict[str, list[uuid.UUID]] = {}
+    for enrolment_id, programme in written.items():
+        by_programme.setdefault(programme, []).append(enrolment_id)
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    for resolved in resolve(catalogue):
+        for side, codes in (("a", resolved.a), ("b", resolved.b)):
+            ids = [i for code in codes & by_programme.keys() for i in by_programme[code]]
+            if ids:
+                yield _statement(dialect, resolved, side), ids
+
+
 async def find_for_enrolments(
     session: AsyncSession,
     catalogue: Catalogue,
@@ -62,19 +78,23 @@ async def find_for_enrolments(
 ) -> int:
     """Store the findings that the ``written`` enrolments (id → programme) take part in,
     against any stored enrolment; how many were new."""
-    if not written:
-        return 0
-    by_programme: dict[str, list[uuid.UUID]] = {}
-    for enrolment_id, programme in written.items():
-        by_programme.setdefault(programme, []).append(enrolment_id)
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     new = 0
-    for resolved in resolve(catalogue):
-        for side, codes in (("a", resolved.a), ("b", resolved.b)):
-            ids = [i for code in codes & by_programme.keys() for i in by_programme[code]]
-            if ids:
-                query = _statement(dialect, resolved, side)
-                new += await store.record(
-                    session, query, found_by=found_by, now=now, params={"ids": ids}
-                )
+    for query, ids in _restricted(session, catalogue, written):
+        new += await store.record(session, query, found_by=found_by, now=now, params={"ids": ids})
     return new
+
+
+async def current_pairs(
+    session: AsyncSession, catalogue: Catalogue, written: Mapping[uuid.UUID, str]
+) -> set[tuple[str, uuid.UUID, uuid.UUID]]:
+    """The (rule, enrolment a, enrolment b) that the rules match today among the pairs the
+    ``written`` enrolments take part in (hub.duplicates.revisit asks whether a finding holds)."""
+    pairs: set[tuple[str, uuid.UUID, uuid.UUID]] = set()
+    for query, ids in _restricted(session, catalogue, written):
+        matched = query.subquery("m")
+        rows = await session.execute(
+            select(matched.c.rule_id, matched.c.enrolment_a, matched.c.enrolment_b),
+            {"ids": ids},
+        )
+        pairs.update((rule, a, b) for rule, a, b in rows.all())
+    return pairs

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.duplicates import store
+from hub.duplicates import announce, store
 from hub.duplicates.models import DuplicateScan
 from hub.duplicates.rules import ResolvedRule, resolve
 from hub.duplicates.sql import HOUSEHOLDS, matches
@@ -100,6 +100,7 @@ async def scan(
         outcomes.append(outcome)
         if on_rule is not None:
             on_rule(resolved, outcome)
+    await announce.publish_found_by(session, found_by, now=record.started_at)
     record.matched = sum(o.matched for o in outcomes)
     record.new_findings = sum(o.new_findings for o in outcomes)
     record.status = "completed"

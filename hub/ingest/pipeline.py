@@ -25,7 +25,9 @@ from connectors.readers import read
 from connectors.readers.base import RawRow
 from hub.catalogue.models import Programme
 from hub.database import bulk_insert
+from hub.duplicates import announce
 from hub.duplicates.ingested import find_for_enrolments
+from hub.duplicates.revisit import revisit
 from hub.ingest import persons
 from hub.ingest.mapping_process import MIN_BYTES, mapped_chunks
 from hub.ingest.models import IngestRejection
@@ -63,6 +65,8 @@ class Counts:
     first_rejections: list[Rejection] = field(default_factory=list)
     unexamined: dict[uuid.UUID, str] = field(default_factory=dict)
     """Enrolments written (id → programme) that the duplicate rules have not yet seen."""
+    changed: dict[uuid.UUID, str] = field(default_factory=dict)
+    """Of those, the ones that were stored before: their findings are revisited."""
 
 
 def _next_chunk(rows: Iterator[RawRow], mapper: Mapper, size: int) -> list[Mapped | Rejection]:
@@ -139,6 +143,7 @@ class Ingestion:
             if on_progress is not None:
                 on_progress(counts.rows, position)
         await clock.timed("duplicates", self._find_duplicates(counts))
+        await announce.publish_found_by(self.session, self.found_by, now=self.now)
         await self._check_programmes(counts.programmes)
         return counts
 
@@ -191,9 +196,15 @@ class Ingestion:
         transaction: a conflict is recorded when the enrolment that causes it arrives
         (hub.duplicates.ingested)."""
         written, counts.unexamined = counts.unexamined, {}
+        changed, counts.changed = counts.changed, {}
         await find_for_enrolments(
-            self.session, self.catalogue, written, found_by=f"ingest:{self.batch_id}", now=self.now
+            self.session, self.catalogue, written, found_by=self.found_by, now=self.now
         )
+        await revisit(self.session, self.catalogue, changed, source=self.organisation, now=self.now)
+
+    @property
+    def found_by(self) -> str:
+        return f"ingest:{self.batch_id}"
 
     async def _store(
         self, chunk: list[Mapped | Rejection], counts: Counts, clock: Stopwatch
@@ -217,6 +228,7 @@ class Ingestion:
                     "records", write_enrolments(self.session, mapped, people, **common)
                 )
                 counts.unexamined.update(written)
+                counts.changed.update(outcome.changed_enrolments)
                 if len(counts.unexamined) >= DUPLICATE_ROWS:
                     await clock.timed("duplicates", self._find_duplicates(counts))
             elif self.mapping.record is RecordKind.ATTRIBUTE:

@@ -39,6 +39,8 @@ class Outcome:
     updated: int = 0
     unchanged: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    changed_enrolments: dict[uuid.UUID, str] = field(default_factory=dict)
+    """Stored enrolments this chunk changed (id → programme): their findings are revisited."""
 
     def reject(self, row: Mapped, where: str, reason: str) -> None:
         self.rejections.append(Rejection(row.row, row.location, where, reason))
@@ -155,6 +157,7 @@ async def write_enrolments(
     ]
     if updates:
         await session.execute(update(Enrolment), updates)
+        outcome.changed_enrolments.update((row["id"], row["programme_code"]) for row in updates)
     return {row["id"]: row["programme_code"] for row in (*inserts, *updates)}
 
 
