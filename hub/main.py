@@ -17,6 +17,7 @@ from hub.alerts.worker import Worker as AlertWorker
 from hub.api import alerts as alerts_api
 from hub.api import audit as audit_api
 from hub.api import (
+    cases,
     consents,
     directory,
     duplicate_scans,
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(duplicates_api.router)
     app.include_router(duplicate_scans.router)
     app.include_router(consents.router)
+    app.include_router(cases.router)
     app.include_router(events_api.router)
     app.include_router(alerts_api.router)
     app.include_router(audit_api.router)

@@ -3,6 +3,16 @@
 from audit.models import AuditCheckpoint, AuditLeaf, AuditNode, AuditPending, DisclosureEntry
 from hub.alerts.models import AlertDelivery, AlertSubscription
 from hub.auth.models import Client, UsedAssertion
+from hub.cases.models import (
+    Case,
+    CaseAssessment,
+    CaseCounter,
+    CaseNote,
+    CasePlanItem,
+    CaseReferral,
+    CaseShare,
+    CaseStep,
+)
 from hub.catalogue.models import Programme
 from hub.consents.models import ConsentRow
 from hub.duplicates.models import DuplicateFinding, DuplicateResolution, DuplicateScan
@@ -22,6 +32,14 @@ __all__ = [
     "AuditNode",
     "AuditPending",
     "Base",
+    "Case",
+    "CaseAssessment",
+    "CaseCounter",
+    "CaseNote",
+    "CasePlanItem",
+    "CaseReferral",
+    "CaseShare",
+    "CaseStep",
     "Client",
     "ConsentRow",
     "DisclosureEntry",

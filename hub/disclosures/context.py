@@ -73,6 +73,32 @@ class Context:
             sensitive_categories=policy.sensitive_categories_of(self.catalogue),
         )
 
+    def decide_for(
+        self,
+        organisation: str,
+        kind: OrganisationKind | str,
+        *,
+        purpose: str,
+        categories: Iterable[str],
+        consents: Iterable[Consent] = (),
+    ) -> policy.Decision:
+        """consent.policy.decide for another organisation than the requester: whether the
+        recipient of a disclosure the requester makes (a case share, a referral; issue 8) may
+        receive these categories, under the same rules, catalogue and instant."""
+        request = policy.Request(
+            organisation=organisation,
+            organisation_kind=OrganisationKind(kind),
+            purpose=purpose,
+            data_categories=tuple(dict.fromkeys(categories)),
+        )
+        return policy.decide(
+            request,
+            consents,
+            self.catalogue.legal_bases.values(),
+            self.now,
+            sensitive_categories=policy.sensitive_categories_of(self.catalogue),
+        )
+
     def entry(
         self,
         *,
