@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import importlib.util
 import ssl
-import sys
 import time
 from typing import Any
 
@@ -27,17 +25,6 @@ from hub.kit.clock import utcnow
 USER_AGENT = "welfare-hub-alerts/1"
 
 
-def _remember_that_sniffio_is_absent() -> None:
-    """httpcore asks `import sniffio` each time it makes a lock or semaphore (several times per
-    request). Without sniffio installed every ask searches the whole import path again and
-    fails: measured, that was most of a worker's CPU. A None entry in `sys.modules` is how
-    Python records a module known to be absent; the import then fails at once, with the same
-    outcome (httpcore falls back to asyncio)."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
-_remember_that_sniffio_is_absent()
 MAX_BODY = 65_536
 """Bytes of a receiver's answer read at most; a longer one costs only its connection."""
 CHECK_TTL = 30.0
