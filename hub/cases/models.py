@@ -130,6 +130,8 @@ class CaseNote(_Recorded, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    """The note's place among those recorded by one request (they share `recorded_at`)."""
     category: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
 

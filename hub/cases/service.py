@@ -292,8 +292,16 @@ def _record_rows(session: AsyncSession, ctx: Context, case: Case, change: Change
                     **stamp(ctx),
                 )
             )
-    for note in change.notes:
-        session.add(CaseNote(case_id=case.id, category=note.category, text=note.text, **stamp(ctx)))
+    for position, note in enumerate(change.notes, start=1):
+        session.add(
+            CaseNote(
+                case_id=case.id,
+                position=position,
+                category=note.category,
+                text=note.text,
+                **stamp(ctx),
+            )
+        )
 
 
 async def read_case(

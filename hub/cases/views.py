@@ -172,7 +172,7 @@ async def view(session: AsyncSession, ctx: Context, access: Access) -> CaseRecor
     notes = await session.scalars(
         select(CaseNote)
         .where(CaseNote.case_id == case.id, CaseNote.category.in_(access.categories))
-        .order_by(CaseNote.recorded_at, CaseNote.id)
+        .order_by(CaseNote.recorded_at, CaseNote.position)
     )
     referrals = await session.scalars(
         select(CaseReferral)
