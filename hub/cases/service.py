@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +53,7 @@ from schemas.case import (
     PlanItem,
     Stage,
 )
+from schemas.consent import ConsentState
 from schemas.identifiers import ResidentRegistrationNumber
 
 FUTURE_SLACK = dt.timedelta(days=1)
@@ -223,6 +224,8 @@ async def update_case(
     if change.needs is not None:
         assessed_on = change.needs.assessed_on
     plan = change.plan if change.plan is not None else tuple(await plan_of(session, case))
+    if change.plan is not None and case.stage == Stage.SERVICE.value:
+        await _plan_change_consented(session, ctx, case)
     if change.household_class is not None:
         case.household_class = change.household_class.value
         if (
@@ -260,6 +263,33 @@ async def update_case(
     await session.flush()
     await shown(session, ctx, access, action=action, reason="Changed the case and showed it")
     return await view(session, ctx, access)
+
+
+async def _plan_change_consented(session: AsyncSession, ctx: Context, case: Case) -> None:
+    """DOMAIN.md: a change to the service plan in effect needs the person's consent again: an
+    active consent naming the caller for case management, given after the plan it replaces."""
+    in_effect = await session.scalar(
+        select(func.max(CasePlanItem.recorded_at)).where(
+            CasePlanItem.case_id == case.id, CasePlanItem.version == case.plan_version
+        )
+    )
+    if in_effect is None:
+        return
+    renewed = [
+        c
+        for c in await for_decision(session, case.person_id)
+        if c.state(ctx.now) is ConsentState.ACTIVE
+        and ctx.requester.organisation in c.recipients
+        and PURPOSE in c.purposes
+        and RECORD in c.data_categories
+        and c.given_at >= in_effect
+    ]
+    if not renewed:
+        raise stages.broken(
+            "plan-change-needs-renewed-consent",
+            "changing the service plan in effect needs the person's consent again; record a "
+            "consent given after the current plan, then change it.",
+        )
 
 
 def _record_rows(session: AsyncSession, ctx: Context, case: Case, change: Change) -> None:

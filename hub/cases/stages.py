@@ -16,7 +16,8 @@ follows the 통합사례관리 guidelines used under 사회보장급여법 §42�
 * the conference needs the assessment's scores; the classification needs a household class,
   and 미선정 needs its reason (the client is told in writing); planning needs the plan's items,
   a case type for a 사례관리 household, and is not for a 미선정 household; services start only
-  on an approved plan;
+  on an approved plan; a change to the plan in effect needs the person's consent again
+  (hub.cases.service checks the consent's date: `plan-change-needs-renewed-consent`);
 * follow-up (사후확인) comes after closure, twice at most, and not after a death or a move (the
   new 시군구 takes the case over);
 * deadlines: the initial consultation within 5 days of discovery (or referral); the assessment
@@ -252,7 +253,8 @@ def deadlines(steps: Sequence[Step], closure_code: ClosureCode | None) -> list[D
 
     Each stage deadline runs from the latest entry into its anchor stage (so a reassessment
     restarts the conference and classification deadlines) and is met by the first entry into
-    its stage after that. One the case closed before meeting no longer applies."""
+    its stage after that (the assessment counts as done when the conference is entered). One
+    the case closed before meeting no longer applies."""
     found: list[Due] = []
     closed = _latest_index(steps, S.CLOSURE)
 

@@ -88,6 +88,7 @@ async def consent(
     who: Person,
     recipients: list[str],
     categories: list[str],
+    given_at: dt.datetime | None = None,
 ) -> str:
     """A written consent the controller collected, naming `recipients` for case management."""
     response = await api.post(
@@ -100,7 +101,7 @@ async def consent(
             "data_categories": categories,
             "collection_method": "written",
             "form_sha256": FORM,
-            "given_at": (utcnow() - dt.timedelta(minutes=5)).isoformat(),
+            "given_at": (given_at or utcnow() - dt.timedelta(minutes=5)).isoformat(),
         },
     )
     assert response.status_code == 201, response.text

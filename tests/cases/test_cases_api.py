@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from hub.cases.models import Case, CaseNote
 from hub.database import Database
+from hub.kit.clock import utcnow
 from hub.vault import KeySet
 from tests.cases.support import (
     TODAY,
@@ -202,6 +203,22 @@ async def test_a_broken_stage_rule_is_a_409_naming_it_and_nothing_is_kept(
     after = (await api.get(f"/v1/cases/{case['id']}", headers=lead.headers)).json()
     assert after["stage"] == before["stage"]
     assert after["notes"] == before["notes"]
+
+
+async def test_changing_the_plan_in_effect_needs_the_consent_again(
+    api: httpx.AsyncClient, db: Database, keys: KeySet
+) -> None:
+    start = TODAY - D(days=40)
+    lead, who, case = await lead_with_case(api, db, keys, start)
+    await through_to(api, lead, case["id"], "service", start)
+    new_plan = {"plan": [{"goal": "g", "provider": "p", "content": "c", "frequency": "f"}]}
+    refused = await patch(api, lead, case["id"], new_plan)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["rule"] == "plan-change-needs-renewed-consent"
+    await consent(api, lead, who, [lead.code], ["case.record"], given_at=utcnow())
+    changed = await patch(api, lead, case["id"], new_plan)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["plan_version"] == 3
 
 
 async def test_case_numbers_count_per_organisation_without_gaps_under_concurrency(
