@@ -4,8 +4,9 @@ Writers that know the catalogue and keys (MOIS ingestion, POST /v1/events) publi
 in their own transaction, so a change, its event and its deliveries commit together. Other
 writers only add an `events` row in their transaction (hub.consents on a withdrawal,
 hub.duplicates.announce on a finding) and leave `fanned_out_at` empty: `sweep`, run by every
-alerts worker, fans those out in a transaction of its own. Either way nothing is lost: an event exists exactly when
-its change committed, and it is marked fanned out exactly when its deliveries committed.
+alerts worker, fans those out in a transaction of its own. Either way nothing is lost: an event
+exists exactly when its change committed, and it is marked fanned out exactly when its
+deliveries committed.
 """
 
 from __future__ import annotations
