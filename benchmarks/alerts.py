@@ -61,6 +61,37 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def cpu_seconds() -> dict[int, tuple[str, float]]:
+    """pid → (command line, user + system CPU seconds so far) of every process (/proc)."""
+    tick, found = os.sysconf("SC_CLK_TCK"), {}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            found[int(entry.name)] = (command, (int(fields[11]) + int(fields[12])) / tick)
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def cpu_used(before: dict, after: dict, roles: dict[int, str], database: str) -> dict[str, float]:
+    """Core-seconds spent between two snapshots per role: each child process by its pid, this
+    load generator, PostgreSQL (the benchmark database's backends and the server's own
+    processes) and everything else on the machine. A process that exits meanwhile is lost."""
+    used = dict.fromkeys([*roles.values(), "loadgen", "postgres", "other"], 0.0)
+    for pid, (command, seconds) in after.items():
+        spent = seconds - before.get(pid, (command, 0.0))[1]
+        if pid in roles:
+            used[roles[pid]] += spent
+        elif pid == os.getpid():
+            used["loadgen"] += spent
+        elif command.startswith("postgres") and (f" {database} " in command or "(" not in command):
+            used["postgres"] += spent
+        else:
+            used["other"] += spent
+    return {k: round(v, 2) for k, v in used.items()}
+
+
 # -- the receiver (a process of its own) --------------------------------------------------------
 
 
@@ -266,6 +297,18 @@ async def created_times(url: str) -> dict[str, float]:
         await connection.close()
 
 
+def settle(pids: list[int], limit: float = 30.0) -> None:
+    """Wait until the processes have started: under 10% of a core each over a second (an idle
+    worker still polls)."""
+    deadline, last = time.monotonic() + limit, None
+    while time.monotonic() < deadline:
+        now = {p: v[1] for p, v in cpu_seconds().items() if p in pids}
+        if last is not None and all(now.get(p, 0) - last.get(p, 0) < 0.1 for p in pids):
+            return
+        last = now
+        time.sleep(1.0)
+
+
 def wait_http(url: str, limit: float = 30.0) -> None:
     import httpx
 
@@ -331,22 +374,37 @@ def run(args: argparse.Namespace) -> dict:
         subprocess.Popen(receiver),  # noqa: S603 (this very script)
         subprocess.Popen([HUB, "serve", "--port", str(hub_port)], env=env),  # noqa: S603
     ]
+    roles = {children[0].pid: "receiver", children[1].pid: "hub serve"}
     try:
         wait_http(f"http://127.0.0.1:{control}/count")
         wait_http(f"{base}/readyz")
-        children += [
+        workers = [
             subprocess.Popen([HUB, "alerts", "work"], env=env)  # noqa: S603
             for _ in range(args.workers)
         ]
+        children += workers
+        roles |= {w.pid: f"worker {n}" for n, w in enumerate(workers, 1)}
+        settle([w.pid for w in workers])  # started (imports done), idle: not in the figures
+        if args.queue_first:  # the workers wait, stopped, until every event is queued
+            for worker in workers:
+                worker.send_signal(signal.SIGSTOP)
         total = args.events * args.subscribers
+        before = cpu_seconds()
         intake = asyncio.run(
             post_events(base, state["client"], state["rrns"], args.batch, args.rate)
         )
         print(f"  {args.events:,} events accepted in {intake:.1f} s", flush=True)
+        queued = cpu_seconds()
+        resumed = time.time()
+        if args.queue_first:
+            for worker in workers:
+                worker.send_signal(signal.SIGCONT)
         asyncio.run(wait_delivered(url, total, args.limit))
+        after = cpu_seconds()
         acks: dict[str, float] = httpx.get(f"http://127.0.0.1:{control}/acks", timeout=60).json()
     finally:
         for child in reversed(children):
+            child.send_signal(signal.SIGCONT)
             child.terminate()
         for child in children:
             try:
@@ -355,18 +413,30 @@ def run(args: argparse.Namespace) -> dict:
                 child.kill()
     created = asyncio.run(created_times(url))
     latencies = [acks[i] - created[i] for i in created if i in acks]
-    span = max(acks.values()) - min(created.values())
+    start = resumed if args.queue_first else min(created.values())
+    span = max(acks.values()) - start
+    windows = {"intake": (before, queued), "delivery": (queued, after)}
+    if not args.queue_first:  # one window: intake and delivery overlap
+        windows = {"whole run": (before, after)}
+    cpu = {name: cpu_used(a, b, roles, args.database) for name, (a, b) in windows.items()}
+    cpu_ms = {  # per delivery, over the whole run
+        role: round(1000 * sum(c[role] for c in cpu.values()) / max(1, len(latencies)), 3)
+        for role in next(iter(cpu.values()))
+    }
     return {
         "events": args.events,
         "subscribers": args.subscribers,
         "workers": args.workers,
-        "rate": args.rate or "burst",
+        "rate": args.rate or ("queued, then delivered" if args.queue_first else "burst"),
         "deliveries": len(created),
         "acknowledged": len(latencies),
         "intake_seconds": round(intake, 2),
         "events_per_second_accepted": round(args.events / intake, 1),
-        "seconds_first_fanout_to_last_ack": round(span, 2),
+        "seconds_to_last_ack": round(span, 2),
         "deliveries_per_second": round(len(latencies) / span, 1),
+        "cpu_seconds": cpu,
+        "cpu_ms_per_delivery": cpu_ms,
+        "load_average": os.getloadavg(),
         "latency_ms": {
             name: round(percentile(latencies, share) * 1000, 1)
             for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))
@@ -385,6 +455,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="Events per POST /v1/events.")
     parser.add_argument(
         "--rate", type=float, default=0.0, help="Events per second to send (0: all at once)."
+    )
+    parser.add_argument(
+        "--queue-first",
+        action="store_true",
+        help="Hold the workers until every event is queued, then time delivery alone.",
     )
     parser.add_argument("--concurrency", type=int, default=32, help="HUB_ALERT_CONCURRENCY.")
     parser.add_argument("--limit", type=float, default=1800.0, help="Most seconds to wait.")
