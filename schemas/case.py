@@ -308,6 +308,29 @@ class Share(BaseModel):
     shared_at: datetime
 
 
+class AttentionKind(StrEnum):
+    """What a status change asks of the case's lead (DOMAIN.md, "Case consequences")."""
+
+    REASSESSMENT = "reassessment"
+    """A member of the household died: the household is reassessed (재사정)."""
+    TRANSFER = "transfer"
+    """The person moved to another 시군구: the case is transferred there (이관)."""
+
+
+class Attention(BaseModel):
+    """A flag a registry event put on the case; it stays until the lead acts on it (moving
+    the case back to assessment, or closing it)."""
+
+    model_config = FROZEN_STRICT
+
+    kind: AttentionKind
+    since: date
+    """The effective date of the event that raised it."""
+    reason: str
+    transfer_region: str | None = None
+    """For a transfer: the 시군구 code (5 digits) the person moved to."""
+
+
 class CaseRecord(BaseModel):
     """A case as one participant sees it: only the sections its consent covers are filled
     (`data_categories` lists them); `needs` is null without case.needs, and notes of a sensitive
@@ -336,6 +359,7 @@ class CaseRecord(BaseModel):
     referrals: tuple[Referral, ...]
     shares: tuple[Share, ...]
     closure_code: ClosureCode | None
+    attention: Attention | None = None
     opened_at: datetime
     data_categories: tuple[str, ...]
     basis: str

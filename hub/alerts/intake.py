@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.alerts.kinds import KINDS, start_of_day
 from hub.alerts.outbox import NewEvent, publish
+from hub.cases import consequences
 from hub.database import insert_for, one_of
 from hub.kit.errors import Forbidden
 from hub.kit.ids import new_uuids
@@ -47,6 +48,18 @@ def civil_change(event: StatusEventRecord) -> dict[str, Any]:
     if event.type is StatusEventType.PERSON_ADDRESS_CHANGED and "new_region_code" in event.details:
         return {"region_code": event.details["new_region_code"]}
     return {}
+
+
+def case_change(person_id: uuid.UUID, event: StatusEventRecord) -> consequences.Change:
+    """The event as hub.cases.consequences reads it (a death closes or flags cases, a move
+    flags them for transfer)."""
+    return consequences.Change(
+        person_id=person_id,
+        type=event.type.value,
+        effective_date=event.effective_date,
+        source=event.source,
+        new_region_code=event.details.get("new_region_code"),
+    )
 
 
 def as_new_event(event: StatusEventRecord, person_id: uuid.UUID) -> NewEvent:
@@ -156,6 +169,7 @@ async def record(
     )
     new = [(p, e) for p, e in known if e.source_event_id in inserted]
     await _apply_changes(session, new, now)
+    await consequences.apply(session, [case_change(p, e) for p, e in new], now=now)
     await publish(
         session,
         [as_new_event(e, p) for p, e in new],

@@ -49,6 +49,12 @@ class Case(Base):
     plan_version: Mapped[int] = mapped_column(Integer, default=0)
     next_due_on: Mapped[dt.date | None]
     """The earliest deadline not yet met (hub.cases.stages.next_due); overdue once passed."""
+    attention: Mapped[str | None] = mapped_column(String(16), default=None)
+    """reassessment or transfer, raised by a registry event (hub.cases.consequences) and
+    cleared when the lead reassesses or closes the case."""
+    attention_since: Mapped[dt.date | None] = mapped_column(default=None)
+    attention_reason: Mapped[str | None] = mapped_column(String(300), default=None)
+    transfer_region: Mapped[str | None] = mapped_column(String(10), default=None)
     opened_at: Mapped[dt.datetime]
     opened_by: Mapped[str] = mapped_column(String(128))
     """The client that opened it."""

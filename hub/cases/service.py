@@ -44,6 +44,7 @@ from schemas.case import (
     NEEDS,
     PURPOSE,
     RECORD,
+    AttentionKind,
     CaseRecord,
     CaseType,
     ClosureCode,
@@ -256,6 +257,11 @@ async def update_case(
         case.stage = move.to.value
         if move.to is Stage.CLOSURE and move.closure_code is not None:
             case.closure_code = move.closure_code.value
+        if move.to is Stage.CLOSURE or (
+            move.to is Stage.ASSESSMENT and case.attention == AttentionKind.REASSESSMENT.value
+        ):  # the lead has acted on the registry's flag (hub.cases.consequences)
+            case.attention = case.attention_since = case.attention_reason = None
+            case.transfer_region = None
         steps_now = [*facts.steps, stages.Step(move.to, move.on)]
         closure = ClosureCode(case.closure_code) if case.closure_code else None
         case.next_due_on = stages.next_due(steps_now, closure)

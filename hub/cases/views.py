@@ -28,6 +28,8 @@ from schemas.case import (
     PURPOSE,
     REFERRAL_STATUS_NAMES_KO,
     STAGE_NAMES_KO,
+    Attention,
+    AttentionKind,
     CaseRecord,
     CaseType,
     ClosureCode,
@@ -63,6 +65,7 @@ RECORD_FIELDS = (
     "referrals",
     "shares",
     "closure_code",
+    "attention",
     "opened_at",
 )
 
@@ -221,9 +224,22 @@ async def view(session: AsyncSession, ctx: Context, access: Access) -> CaseRecor
         referrals=tuple(referral_out(r) for r in referrals),
         shares=tuple(shares),
         closure_code=facts.closure_code,
+        attention=attention_of(case),
         opened_at=case.opened_at,
         data_categories=access.categories,
         basis=access.basis,
+    )
+
+
+def attention_of(case: Case) -> Attention | None:
+    """The flag a registry event raised on the case (hub.cases.consequences), if any."""
+    if case.attention is None or case.attention_since is None:
+        return None
+    return Attention(
+        kind=AttentionKind(case.attention),
+        since=case.attention_since,
+        reason=case.attention_reason or "",
+        transfer_region=case.transfer_region,
     )
 
 

@@ -19,8 +19,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.mapper import Mapped, Rejection
-from hub.alerts.intake import as_new_event, civil_change
+from hub.alerts.intake import as_new_event, case_change, civil_change
 from hub.alerts.outbox import publish
+from hub.cases import consequences
 from hub.database import bulk_insert, one_of
 from hub.kit.ids import new_uuids
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
@@ -240,7 +241,7 @@ async def write_events(
     events: list[tuple[uuid.UUID | None, uuid.UUID, Mapped]] = [
         (None, persons[row.rrn.canonical()], row) for row in plan.inserts
     ] + [(event_id, persons[row.rrn.canonical()], row) for event_id, row in plan.updates]
-    inserts, updates, changes, published = [], [], [], []
+    inserts, updates, changes, published, for_cases = [], [], [], [], []
     for event_id, person_id, row in sorted(events, key=lambda e: e[2].record.effective_date):  # type: ignore[union-attr]
         event = row.record
         assert isinstance(event, StatusEventRecord)
@@ -263,10 +264,12 @@ async def write_events(
         change = civil_change(event)
         if change:
             changes.append({"id": person_id, "updated_at": now} | change)
+            for_cases.append(case_change(person_id, event))
     if inserts:
         await bulk_insert(session, StatusEvent.__table__, inserts)
     if updates:
         await session.execute(update(StatusEvent), updates)
     for change in changes:  # in effective-date order: the latest change wins
         await session.execute(update(Person), [change])
+    await consequences.apply(session, for_cases, now=now)
     await publish(session, published, now=now, catalogue=catalogue, keyset=keyset)
