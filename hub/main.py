@@ -29,6 +29,7 @@ from hub.api import (
 )
 from hub.api import duplicates as duplicates_api
 from hub.api import events as events_api
+from hub.api.body_limit import BodyLimit
 from hub.api.middleware import RequestContext
 from hub.auth import router as auth_router
 from hub.catalogue import service as catalogue_service
@@ -124,7 +125,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalogue = catalogue
     app.state.mappings = mappings
     problems.install(app)
-    app.add_middleware(RequestContext)
+    app.add_middleware(
+        BodyLimit, default=settings.max_body_bytes, uploads=settings.max_upload_bytes
+    )
+    app.add_middleware(RequestContext)  # outermost: the 413s carry a request id too
     app.include_router(health.router)
     app.include_router(auth_router.router)
     app.include_router(programmes.router)

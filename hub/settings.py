@@ -105,6 +105,16 @@ class Settings(BaseSettings):
         description="Webhook requests a worker has in flight; it claims no more than that, "
         "so every claimed delivery is attempted at once.",
     )
+    max_body_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        description="Largest JSON request body, in bytes; larger ones get 413.",
+    )
+    max_upload_bytes: int = Field(
+        default=2 << 30,
+        ge=1024,
+        description="Largest native file uploaded to POST /v1/ingest/{source}, in bytes.",
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     sql_echo: bool = False
