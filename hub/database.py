@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Table, any_, bindparam, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -40,6 +41,14 @@ def one_of(session: AsyncSession, column: Any, values: Sequence[Any]) -> Any:
     if dialect != "postgresql":
         return column.in_(values)
     return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+
+
+def in_parameter(dialect: str, column: Any, name: str) -> Any:
+    """`column IN :name` for a prebuilt statement: the list is given at execution, as `name`.
+    On PostgreSQL `= ANY(:name)`, one array parameter; elsewhere an expanding IN."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 async def bulk_insert(
@@ -126,6 +135,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+RECYCLE_SECONDS = 1800
+"""A pooled PostgreSQL connection older than this is replaced at checkout, so one that a
+firewall or NAT dropped silently while idle is not kept for ever."""
+
+
+def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Checkout guard for PostgreSQL, in place of `pool_pre_ping`, at no round trip.
+
+    The pre-ping cost three round trips per checkout (`BEGIN; ;` then `ROLLBACK`), about a
+    quarter of a verify's (benchmarks/RESULTS.md). When a server restarts or a backend is
+    terminated (`pg_terminate_backend`, an idle-session timeout, a failover), the server
+    closes the socket, and asyncpg, which keeps reading from every pooled connection on the
+    event loop, marks the connection closed. Raising `DisconnectionError` here makes the pool
+    discard it and check out (or open) another, up to three times, so the request that comes
+    next is served on a live connection (tests/test_database_reconnect.py).
+
+    A connection that dies while checked out, or silently (no FIN from the peer), fails the
+    statement that uses it: SQLAlchemy classifies that as a disconnect and invalidates the
+    whole pool, so that request fails (a disclosure fails closed) and the next one reconnects.
+    `pre_ping` could not save that request either.
+    """
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the pooled connection was closed by the server")
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An engine for `url`; for SQLite the file's folder is created and pragmas are set."""
     kwargs: dict[str, Any] = {"echo": echo}
@@ -134,10 +169,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
     else:
-        kwargs |= {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+        kwargs |= {"pool_size": 10, "max_overflow": 10, "pool_recycle": RECYCLE_SECONDS}
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        event.listen(engine.sync_engine, "checkout", _refuse_closed)
     return engine
 
 
