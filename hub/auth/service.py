@@ -14,6 +14,7 @@ from typing import Any
 from joserfc import jwk
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.auth import repository
 from hub.auth.models import Client
 from hub.auth.scopes import DEFAULT_SCOPES, parse_scopes
 from hub.auth.server import secret_digest
@@ -98,4 +99,5 @@ async def set_enabled(session: AsyncSession, client_id: str, enabled: bool) -> C
         raise NotFound(f"No client {client_id}.")
     client.enabled = enabled
     await session.flush()
+    repository.forget(client_id)  # this process stops trusting its cached standing at once
     return client

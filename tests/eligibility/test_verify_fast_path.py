@@ -1,0 +1,149 @@
+"""What the cheaper verify path must keep (benchmarks/RESULTS.md, "Eligibility"): consents read
+with the person in one statement and judged afresh on every request, the facts and the log
+entry as before, and a client disabled by another process losing access within seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from audit.models import AuditPending, DisclosureEntry
+from hub.auth.models import Client
+from hub.auth.repository import STANDING_SECONDS
+from hub.consents.models import ConsentRow
+from hub.database import Database
+from hub.kit.clock import utcnow
+from hub.vault import KeySet
+from tests.eligibility.test_eligibility_api import (
+    consent,
+    enrol,
+    entries_of,
+    headers_for,
+    person,
+    verify_body,
+)
+from tests.factories import new_rrn
+
+BLS = {"attribute": "basic_livelihood.recipient"}
+CENTRE, PRIVATE = "WC-ARA", "PRIV-FOOD"
+
+
+@pytest.fixture
+def keys(keys_file) -> KeySet:  # type: ignore[no-untyped-def]
+    return KeySet.load(keys_file)
+
+
+async def test_a_centre_verifies_by_consent_and_loses_it_on_the_next_request(
+    api: httpx.AsyncClient, db: Database, keys: KeySet
+) -> None:
+    who = await person(db, keys)
+    await enrol(db, who, "MOHW-BLS-LIVELIHOOD", "MOHW")
+    # Several consents: one for someone else, one withdrawn, one that stands.
+    await consent(
+        db,
+        who,
+        recipients=["WC-NOWON"],
+        purposes=["eligibility.verification"],
+        categories=["status.basic_livelihood"],
+    )
+    await consent(
+        db,
+        who,
+        recipients=[CENTRE],
+        purposes=["eligibility.verification"],
+        categories=["status.basic_livelihood"],
+        withdrawn=True,
+    )
+    standing = await consent(
+        db,
+        who,
+        recipients=[CENTRE],
+        purposes=["eligibility.verification"],
+        categories=["status.basic_livelihood"],
+    )
+    headers, client_id = await headers_for(api, db, CENTRE, "eligibility:verify")
+    body = verify_body(who.rrn, PRIVATE, BLS)
+
+    answered = await api.post("/v1/eligibility/verify", headers=headers, json=body)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["basis"] == f"consent:{standing}"
+    assert answered.json()["answers"][0]["answer"] is True
+
+    async with db.transaction() as session:
+        row = await session.get(ConsentRow, standing)
+        assert row is not None
+        row.withdrawn_at = utcnow()
+        row.withdrawal_reason = "withdrawn"
+    refused = await api.post("/v1/eligibility/verify", headers=headers, json=body)
+    assert refused.status_code == 403
+    assert refused.json()["denial"] == "consent_withdrawn"
+    assert standing not in refused.text
+
+    logged = await entries_of(db, client_id)
+    assert [(e.decision, e.basis) for e in logged] == [
+        ("permit", f"consent:{standing}"),
+        ("deny", None),
+    ]
+    assert logged[0].subject_ref == logged[1].subject_ref is not None
+
+
+async def test_each_answer_is_one_entry_queued_for_the_sequencer(
+    api: httpx.AsyncClient, db: Database, keys: KeySet
+) -> None:
+    known = await person(db, keys)
+    headers, client_id = await headers_for(api, db, "MCST")
+    for rrn in (known.rrn, new_rrn()):
+        response = await api.post(
+            "/v1/eligibility/verify",
+            headers=headers,
+            json=verify_body(rrn, "MCST-TRAVEL-VOUCHER", BLS),
+        )
+        assert response.status_code == 200, response.text
+    logged = await entries_of(db, client_id)
+    assert [(e.decision, e.fields) for e in logged] == [("permit", [BLS["attribute"]])] * 2
+    assert logged[0].subject_ref is not None
+    assert logged[1].subject_ref is None
+    assert logged[0].recorded_at.tzinfo is not None
+    async with db.transaction() as session:
+        queued = set(
+            await session.scalars(
+                select(AuditPending.entry_id)
+                .join(DisclosureEntry, DisclosureEntry.id == AuditPending.entry_id)
+                .where(DisclosureEntry.client_id == client_id)
+            )
+        )
+    # The in-process sequencer may already have taken them off the queue; nothing else may.
+    assert queued <= {e.id for e in logged}
+
+
+async def test_a_client_disabled_by_another_process_loses_access_within_seconds(
+    api: httpx.AsyncClient, db: Database, keys: KeySet
+) -> None:
+    who = await person(db, keys)
+    headers, client_id = await headers_for(api, db, "MCST")
+    body = verify_body(who.rrn, "MCST-TRAVEL-VOUCHER", BLS)
+    assert (await api.post("/v1/eligibility/verify", headers=headers, json=body)).is_success
+    # As `hub clients disable` does from its own process: this process's cache is not told.
+    async with db.transaction() as session:
+        await session.execute(
+            update(Client).where(Client.client_id == client_id).values(enabled=False)
+        )
+    disabled_at = utcnow()
+    while True:
+        response = await api.post("/v1/eligibility/verify", headers=headers, json=body)
+        if response.status_code == 401:
+            break
+        assert response.status_code == 200
+        assert utcnow() - disabled_at < dt.timedelta(seconds=STANDING_SECONDS + 1)
+        await asyncio.sleep(0.2)
+    assert utcnow() - disabled_at <= dt.timedelta(seconds=STANDING_SECONDS + 1)
+    # Re-enabling takes effect at once: a disabled standing is never cached.
+    async with db.transaction() as session:
+        await session.execute(
+            update(Client).where(Client.client_id == client_id).values(enabled=True)
+        )
+    assert (await api.post("/v1/eligibility/verify", headers=headers, json=body)).is_success
