@@ -13,9 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.consents.models import ConsentRow
@@ -215,11 +217,20 @@ async def of_subject(
     return [row for row in rows if may_see(row, organisation)]
 
 
+@cache
+def _consents_of() -> Select[Any]:
+    # Built on first use, not at import: `person_id` takes its type from persons.id only once
+    # that table is mapped.
+    return select(*ConsentRow.__table__.c).where(ConsentRow.person_id == bindparam("person_id"))
+
+
 async def for_decision(session: AsyncSession, person_id: uuid.UUID) -> list[Consent]:
     """Every consent of the person, read afresh for each request: no cached permission
-    outlives a request, so a withdrawal takes effect on the very next one."""
-    rows = await session.scalars(select(ConsentRow).where(ConsentRow.person_id == person_id))
-    return [as_consent(row) for row in rows]
+    outlives a request, so a withdrawal takes effect on the very next one. A prebuilt Core
+    statement (the rows have the table's columns, which is all `as_consent` reads): policy
+    decisions need no ORM identity."""
+    rows = await session.execute(_consents_of(), {"person_id": person_id})
+    return [as_consent(row) for row in rows]  # type: ignore[arg-type]
 
 
 async def organisation_name(session: AsyncSession, code: str) -> str:

@@ -17,14 +17,17 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit.log import subject_of
 from hub.consents.service import for_decision
 from hub.disclosures.context import Context, record
 from hub.disclosures.subjects import Subject, find, invalid, refusing, runs
-from hub.eligibility import answers
+from hub.eligibility import answers, lookup
 from hub.kit.errors import Forbidden
 from hub.records.facts import Fact, conferring, facts_of
 from hub.records.models import Enrolment
+from hub.vault import subject_ref
 from schemas.catalogue import Catalogue
+from schemas.consent import Consent
 from schemas.disclosure import Decision
 from schemas.identifiers import ResidentRegistrationNumber
 from schemas.programme import Programme
@@ -66,6 +69,31 @@ async def decide(
     """The policy decision; the basis on a permit, `Refused` (logged) otherwise. The caller is
     told the denial's kind and the categories refused, never which consents exist."""
     consents = await for_decision(session, subject.person.id) if subject else []
+    return decide_with(
+        ctx,
+        action=action,
+        purpose=purpose,
+        categories=categories,
+        consents=consents,
+        subject_ref=subject.log_ref if subject else None,
+        own_programme=own_programme,
+        programme=programme,
+    )
+
+
+def decide_with(
+    ctx: Context,
+    *,
+    action: str,
+    purpose: str,
+    categories: Sequence[str],
+    consents: Sequence[Consent],
+    subject_ref: str | None,
+    own_programme: bool,
+    programme: str | None,
+) -> str:
+    """`decide` on consents already read in this request (`subject_ref`: the log's pseudonym
+    of the person, None if the hub does not know them)."""
     decision = ctx.decide(
         purpose=purpose,
         categories=categories,
@@ -85,7 +113,7 @@ async def decide(
         error,
         action=action,
         purpose=purpose,
-        subject_ref=subject.log_ref if subject else None,
+        subject_ref=subject_ref,
         reason=" ".join(decision.reasons),
     )
 
@@ -127,27 +155,28 @@ async def verify(
         )
         raise ctx.refused(error, action=action, purpose=VERIFICATION)
     categories = sorted({ctx.catalogue.attributes[q.attribute].data_category for q in questions})
-    subject = await find(session, ctx, rrn)
-    basis = await decide(
-        session,
+    found = await lookup.applicant(session, ctx.keyset, rrn)
+    log_ref = subject_of(ctx.keyset, found.person_id) if found else None
+    basis = decide_with(
         ctx,
         action=action,
         purpose=VERIFICATION,
         categories=categories,
-        subject=subject,
+        consents=found.consents if found else [],
+        subject_ref=log_ref,
         own_programme=True,
         programme=programme.code,
     )
     facts: list[Fact] = []
-    if subject is not None:
+    if found is not None:
         facts = await facts_of(
-            session, ctx.catalogue, [subject.person.id], {q.attribute for q in questions}
+            session, ctx.catalogue, [found.person_id], {q.attribute for q in questions}
         )
     result = answers.answer_all(
         ctx.catalogue,
         questions,
         [f for f in facts if f.holds_on(as_of)],
-        known_person=subject is not None,
+        known_person=found is not None,
         complete=complete_attributes(ctx.catalogue),
     )
     await record(
@@ -160,10 +189,11 @@ async def verify(
             basis=basis,
             categories=categories,
             fields=sorted({q.attribute for q in questions}),
-            subject_ref=subject.log_ref if subject else None,
+            subject_ref=log_ref,
         ),
     )
-    return Verification(subject.ref if subject else None, as_of, basis, result)
+    ref = subject_ref(ctx.keyset, found.person_id, ctx.requester.organisation) if found else None
+    return Verification(ref, as_of, basis, result)
 
 
 # -- benefits -----------------------------------------------------------------------------------

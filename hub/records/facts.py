@@ -15,10 +15,13 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import CompoundSelect, Select, bindparam, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.database import in_parameter
 from hub.records.models import AttributeFact, Enrolment
 from schemas.catalogue import Catalogue
 
@@ -51,7 +54,18 @@ def conferring(catalogue: Catalogue, attributes: Iterable[str] | None = None) ->
     }
 
 
-def derived(catalogue: Catalogue, enrolment: Enrolment) -> list[Fact]:
+class _Enrolled(Protocol):
+    """What an enrolment's derived facts depend on (an `Enrolment` or a row of its columns)."""
+
+    person_id: uuid.UUID
+    programme_code: str
+    period_start: dt.date
+    period_end: dt.date | None
+    source_org: str
+    status: str
+
+
+def derived(catalogue: Catalogue, enrolment: _Enrolled) -> list[Fact]:
     """The facts an enrolment confers; none while it is suspended (the person does not hold
     the status then)."""
     if enrolment.status == "suspended":
@@ -70,40 +84,104 @@ def derived(catalogue: Catalogue, enrolment: Enrolment) -> list[Fact]:
     ]
 
 
+@lru_cache(maxsize=16)
+def _statement(
+    dialect: str, one_person: bool, some_attributes: bool, enrolments: bool
+) -> CompoundSelect | Select[Any]:
+    """Reported facts and the conferring enrolments in one statement (UNION ALL), so one round
+    trip; a row with a `status` is an enrolment, whose `code` is its programme. Prebuilt per
+    shape, with named parameters (`people` or `person`, `attributes`, `programmes`), so
+    SQLAlchemy's compiled cache serves it and nothing is rebuilt per request."""
+
+    def person_is(column: Any) -> Any:
+        if one_person:  # every eligibility answer: a plain comparison
+            return column == bindparam("person", type_=column.type)
+        return in_parameter(dialect, column, "people")
+
+    reported = select(
+        AttributeFact.person_id,
+        AttributeFact.attribute.label("code"),
+        AttributeFact.value,
+        AttributeFact.valid_from,
+        AttributeFact.valid_to,
+        AttributeFact.source_org,
+        null().label("status"),
+    ).where(person_is(AttributeFact.person_id))
+    if some_attributes:
+        reported = reported.where(in_parameter(dialect, AttributeFact.attribute, "attributes"))
+    if not enrolments:
+        return reported
+    enrolled = select(
+        Enrolment.person_id,
+        Enrolment.programme_code,
+        null(),
+        Enrolment.period_start,
+        Enrolment.period_end,
+        Enrolment.source_org,
+        Enrolment.status,
+    ).where(
+        person_is(Enrolment.person_id),
+        in_parameter(dialect, Enrolment.programme_code, "programmes"),
+    )
+    return union_all(reported, enrolled)
+
+
 async def facts_of(
     session: AsyncSession,
     catalogue: Catalogue,
     person_ids: Iterable[uuid.UUID],
     attributes: Iterable[str] | None = None,
 ) -> list[Fact]:
-    """Every fact about the persons (limited to `attributes` when given): reported and derived."""
+    """Every fact about the persons (limited to `attributes` when given): reported and derived,
+    read in one statement."""
     people = list(set(person_ids))
+    if not people:
+        return []
     wanted = None if attributes is None else set(attributes)
-    reported = select(AttributeFact).where(AttributeFact.person_id.in_(people))
-    if wanted is not None:
-        reported = reported.where(AttributeFact.attribute.in_(wanted))
-    facts = [
-        Fact(
-            person_id=row.person_id,
-            attribute=row.attribute,
-            value=row.value,
-            valid_from=row.valid_from,
-            valid_to=row.valid_to,
-            source_org=row.source_org,
-        )
-        for row in await session.scalars(reported)
-    ]
     programmes = conferring(catalogue, wanted)
-    if programmes:
-        enrolments = await session.scalars(
-            select(Enrolment).where(
-                Enrolment.person_id.in_(people), Enrolment.programme_code.in_(programmes)
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    statement = _statement(dialect, len(people) == 1, wanted is not None, bool(programmes))
+    params = {
+        "person": people[0],
+        "people": people,
+        "attributes": sorted(wanted or ()),
+        "programmes": sorted(programmes),
+    }
+    facts: list[Fact] = []
+    for row in await session.execute(statement, params):
+        if row.status is None:
+            facts.append(
+                Fact(
+                    person_id=row.person_id,
+                    attribute=row.code,
+                    value=row.value,
+                    valid_from=row.valid_from,
+                    valid_to=row.valid_to,
+                    source_org=row.source_org,
+                )
             )
+            continue
+        enrolment = _EnrolmentRow(
+            person_id=row.person_id,
+            programme_code=row.code,
+            period_start=row.valid_from,
+            period_end=row.valid_to,
+            source_org=row.source_org,
+            status=row.status,
         )
-        for enrolment in enrolments:
-            facts.extend(
-                fact
-                for fact in derived(catalogue, enrolment)
-                if wanted is None or fact.attribute in wanted
-            )
+        facts.extend(
+            fact
+            for fact in derived(catalogue, enrolment)
+            if wanted is None or fact.attribute in wanted
+        )
     return facts
+
+
+@dataclass(frozen=True)
+class _EnrolmentRow:
+    person_id: uuid.UUID
+    programme_code: str
+    period_start: dt.date
+    period_end: dt.date | None
+    source_org: str
+    status: str
