@@ -50,6 +50,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -950,7 +951,6 @@ def _profile(args: argparse.Namespace, pid: int, output: Path) -> subprocess.Pop
             "--output",
             str(output),
         ],
-        env=os.environ | {"PYTHONPATH": str(Path(args.py_spy).parent.parent)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -1167,9 +1167,17 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="Rebuild data and database.")
     parser.add_argument("--prepare-only", action="store_true", help="Build, then stop.")
     parser.add_argument("--profile", action="store_true", help="py-spy one hub worker.")
-    parser.add_argument("--py-spy", default="/tmp/pyspy/bin/py-spy")  # noqa: S108
+    parser.add_argument(
+        "--py-spy",
+        default=shutil.which("py-spy"),
+        help="The py-spy executable for --profile (default: the one on PATH). It is not a "
+        "dependency of the hub; install it outside the project, e.g. `python3 -m pip install "
+        "--target <folder> py-spy`, and pass <folder>/bin/py-spy.",
+    )
     parser.add_argument("--loadgen", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.profile and not args.py_spy:
+        parser.error("--profile needs py-spy: none on PATH, name it with --py-spy")
     if args.loadgen:
         loadgen(args.loadgen)
         return
