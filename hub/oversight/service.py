@@ -278,10 +278,12 @@ async def subject_report(
         )
     subject = await find_subject(session, ctx, rrn)
     ref = subject.log_ref if subject else None
+    # Function level before object level: a token without the purpose's scope is refused as
+    # such, whatever the policy would say (tests/robustness/test_access_matrix.py).
+    check_report_scope(ctx, action=action, purpose=purpose, subject_ref=ref)
     basis = permitted_basis(
         ctx, action=action, purpose=purpose, categories=[LOG_ENTRIES], subject_ref=ref
     )
-    check_report_scope(ctx, action=action, purpose=purpose, subject_ref=ref)
     if purpose == SUBJECT_ACCESS and (
         subject is None
         or not await repository.serves(session, ctx.requester.organisation, subject.person_id)
