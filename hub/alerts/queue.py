@@ -22,11 +22,12 @@ later if the receiver asked for it with Retry-After; after the last the row is d
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.alerts.envelope import Alert
@@ -74,59 +75,66 @@ class Attempt:
     """Dead-letter now, whatever attempts are left."""
 
 
+_TABLE = cast(Table, AlertDelivery.__table__)
+_T = _TABLE.c
+_SUBSCRIPTIONS = cast(Table, AlertSubscription.__table__).c
+_CLAIMED = [_T.id, _T.seq, _T.type, _T.occurred_at, _T.source_org, _T.data, _T.subscription_id]
+_CLAIMED += [_T.attempts, _T.created_at]
+
+
 def _due(now: dt.datetime) -> Any:
-    return (AlertDelivery.status == PENDING) & (AlertDelivery.next_attempt_at <= now)
+    return (_T.status == PENDING) & (_T.next_attempt_at <= now)
 
 
 async def claim(
     session: AsyncSession, worker: str, now: dt.datetime, *, lease: float, limit: int
 ) -> list[Claimed]:
-    """Lease up to `limit` due deliveries to `worker`, longest due first."""
-    candidates = (
-        select(AlertDelivery.id)
-        .where(_due(now))
-        .order_by(AlertDelivery.next_attempt_at)
-        .limit(limit)
-    )
+    """Lease up to `limit` due deliveries to `worker`, longest due first: one UPDATE … RETURNING
+    of the rows picked by a subquery (FOR UPDATE SKIP LOCKED on PostgreSQL), then their
+    subscriptions. Core statements, not ORM entities: a claim is on every delivery's path."""
+    due = select(_T.id).where(_due(now)).order_by(_T.next_attempt_at).limit(limit)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(of=AlertDelivery, skip_locked=True)
-    ids = list(await session.scalars(candidates))
-    if not ids:
-        return []
+        due = due.with_for_update(skip_locked=True)
     until = now + dt.timedelta(seconds=lease)
-    taken = list(
-        await session.scalars(
-            update(AlertDelivery)
-            .where(AlertDelivery.id.in_(ids), _due(now))
+    taken = (
+        await session.execute(
+            update(_TABLE)
+            .where(_T.id.in_(due), _due(now))
             .values(next_attempt_at=until, claimed_until=until, claimed_by=worker)
-            .returning(AlertDelivery.id)
-            .execution_options(synchronize_session=False)
+            .returning(*_CLAIMED)
         )
-    )
-    rows = await session.execute(
-        select(
-            AlertDelivery,
-            AlertSubscription.url,
-            AlertSubscription.secret_kid,
-            AlertSubscription.secret_sealed,
-            AlertSubscription.status,
+    ).all()
+    if not taken:
+        return []
+    subscriptions = {
+        row.id: row
+        for row in await session.execute(
+            select(
+                _SUBSCRIPTIONS.id,
+                _SUBSCRIPTIONS.url,
+                _SUBSCRIPTIONS.secret_kid,
+                _SUBSCRIPTIONS.secret_sealed,
+                _SUBSCRIPTIONS.status,
+            ).where(_SUBSCRIPTIONS.id.in_({d.subscription_id for d in taken}))
         )
-        .join(AlertSubscription, AlertSubscription.id == AlertDelivery.subscription_id)
-        .where(AlertDelivery.id.in_(taken))
-    )
-    return [
-        Claimed(
-            alert=Alert(d.id, d.seq, d.type, d.occurred_at, d.source_org, d.data),
-            subscription_id=d.subscription_id,
-            attempts=d.attempts,
-            url=url or "",
-            secret_kid=kid or "",
-            secret_sealed=sealed or b"",
-            created_at=d.created_at,
-            active=status == ACTIVE,
+    }
+    claimed = []
+    for d in taken:
+        sub = subscriptions[d.subscription_id]
+        claimed.append(
+            Claimed(
+                alert=Alert(d.id, d.seq, d.type, d.occurred_at, d.source_org, d.data),
+                subscription_id=d.subscription_id,
+                attempts=d.attempts,
+                url=sub.url or "",
+                secret_kid=sub.secret_kid or "",
+                secret_sealed=sub.secret_sealed or b"",
+                created_at=d.created_at,
+                active=sub.status == ACTIVE,
+            )
         )
-        for d, url, kid, sealed, status in rows.all()
-    ]
+    claimed.sort(key=lambda c: (c.created_at, c.alert.seq))
+    return claimed
 
 
 def next_attempt(
@@ -142,11 +150,8 @@ def next_attempt(
 
 
 _RECORD = (
-    update(AlertDelivery.__table__)
-    .where(
-        AlertDelivery.__table__.c.id == bindparam("b_id"),
-        AlertDelivery.__table__.c.claimed_by == bindparam("b_worker"),
-    )
+    update(_TABLE)
+    .where(_T.id == bindparam("b_id"), _T.claimed_by == bindparam("b_worker"))
     .values(
         status=bindparam("b_status"),
         attempts=bindparam("b_attempts"),
@@ -168,27 +173,47 @@ async def record(
     schedule: Sequence[float],
 ) -> dict[str, int]:
     """Store the attempts' results (only for rows still leased to `worker`: a row whose lease
-    ran out belongs to whoever took it next); counts by outcome."""
+    ran out belongs to whoever took it next); counts by outcome. Deliveries, the common
+    outcome, are one UPDATE per HTTP status however many there are; the others one row each."""
     params, gone, outcome = [], set(), {"delivered": 0, "retry": 0, "dead": 0}
+    delivered: dict[int | None, list[Any]] = defaultdict(list)
     for a in attempts:
+        if a.delivered:
+            delivered[a.status].append(a.claimed.alert.id)
+            outcome["delivered"] += 1
+            continue
         tries = a.claimed.attempts + 1
-        finished = a.delivered or a.gone or a.final
+        finished = a.gone or a.final
         when = None if finished else next_attempt(tries, schedule, a.retry_after, now)
-        status = DELIVERED if a.delivered else (PENDING if when is not None else DEAD)
-        outcome["delivered" if a.delivered else ("retry" if when is not None else "dead")] += 1
+        outcome["retry" if when is not None else "dead"] += 1
         if a.gone:
             gone.add(a.claimed.subscription_id)
         params.append(
             {
                 "b_id": a.claimed.alert.id,
                 "b_worker": worker,
-                "b_status": status,
+                "b_status": PENDING if when is not None else DEAD,
                 "b_attempts": tries,
                 "b_next": when,
-                "b_delivered": now if a.delivered else None,
+                "b_delivered": None,
                 "b_http": a.status,
                 "b_error": (a.error or "")[:200] or None,
             }
+        )
+    for status, ids in delivered.items():
+        await session.execute(
+            update(_TABLE)
+            .where(_T.id.in_(ids), _T.claimed_by == worker)
+            .values(
+                status=DELIVERED,
+                attempts=_T.attempts + 1,
+                next_attempt_at=None,
+                delivered_at=now,
+                last_status=status,
+                last_error=None,
+                claimed_until=None,
+                claimed_by=None,
+            )
         )
     if params:
         await session.execute(_RECORD, params)
