@@ -363,6 +363,7 @@ def run(args: argparse.Namespace) -> dict:
         "HUB_KEYS_FILE": str(keys),
         "HUB_PUBLIC_URL": base,
         "HUB_LOG_LEVEL": "WARNING",
+        "HUB_RATE_LIMIT": "off",  # one client drives the whole load
         "HUB_ALERT_WORKER": "off",
         "HUB_ALERTS_ALLOW_PRIVATE_TARGETS": "true",
         "HUB_ALERT_CONCURRENCY": str(args.concurrency),

@@ -233,6 +233,7 @@ class Server:
             "HUB_KEYS_FILE": state["keys"],
             "HUB_PUBLIC_URL": self.url,
             "HUB_LOG_LEVEL": "WARNING",
+            "HUB_RATE_LIMIT": "off",  # one client drives the whole load
             "HUB_VAR_DIR": str(args.data),
         }
         hub = str(Path(sys.executable).with_name("hub"))

@@ -839,6 +839,7 @@ def start_hub(args: argparse.Namespace, state: dict) -> Server:
         "HUB_KEYS_FILE": state["keys"],
         "HUB_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "HUB_LOG_LEVEL": "WARNING",
+        "HUB_RATE_LIMIT": "off",  # one client drives the whole load
         "HUB_SEQUENCER": "true",
         "HUB_VAR_DIR": str(args.data),
     }

@@ -31,7 +31,9 @@ from hub.api import duplicates as duplicates_api
 from hub.api import events as events_api
 from hub.api.body_limit import BodyLimit
 from hub.api.middleware import RequestContext
+from hub.api.quota import QuotaHeaders
 from hub.auth import router as auth_router
+from hub.auth.ratelimit import RateLimiter
 from hub.catalogue import service as catalogue_service
 from hub.database import Database
 from hub.kit.clock import utcnow
@@ -125,6 +127,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalogue = catalogue
     app.state.mappings = mappings
     problems.install(app)
+    app.state.rate_limiter = (
+        None
+        if settings.rate_limit == "off"
+        else RateLimiter(settings.rate_limit, settings.rate_limit_storage)
+    )
+    app.add_middleware(QuotaHeaders)
     app.add_middleware(
         BodyLimit, default=settings.max_body_bytes, uploads=settings.max_upload_bytes
     )

@@ -105,6 +105,16 @@ class Settings(BaseSettings):
         description="Webhook requests a worker has in flight; it claims no more than that, "
         "so every claimed delivery is attempted at once.",
     )
+    rate_limit: str = Field(
+        default="100/second",
+        description="Each client's quota, in the `limits` notation (`600/minute`, "
+        "`100/second`, `10000/hour`); `off` disables rate limiting.",
+    )
+    rate_limit_storage: str = Field(
+        default="async+memory://",
+        description="Where quotas are counted: `async+memory://` (one process) or "
+        "`async+redis://host:6379` (shared by several hub processes).",
+    )
     max_body_bytes: int = Field(
         default=1 << 20,
         ge=1024,

@@ -107,6 +107,9 @@ def make_settings(
         var_dir=keys_file.parent,
         public_url=public_url,
         log_format="json",
+        # The limiter stays in the path of every request, with a quota that tests making many
+        # requests in a second never reach (tests/api/test_rate_limit.py sets its own).
+        rate_limit="1000/second",
     )
 
 

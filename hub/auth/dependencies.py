@@ -179,6 +179,11 @@ async def authenticate(
     structlog.contextvars.bind_contextvars(
         organisation=principal.organisation, client_id=principal.client_id
     )
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None and getattr(request.state, "rate_limit", None) is None:
+        # Once per request, after the token and the client are known to be good (so an
+        # attacker cannot spend another client's quota): 429 before the endpoint runs.
+        request.state.rate_limit = await limiter.hit(client_id)
     return principal
 
 

@@ -390,9 +390,9 @@ async def test_subject_report_for_a_serving_local_government(
     assert report["basis"] == "statute:pipa-35-subject-access"
     assert len(report["items"]) == 1
 
-    # The same body may not use the auditors' purpose.
+    # The same body may not use the auditors' purpose: it needs audit:read, checked first.
     wrong = await api.post(REPORT, json=body | {"purpose": "audit.oversight"}, headers=headers)
-    assert_problem(wrong, 403, "forbidden")
+    assert_problem(wrong, 403, "insufficient-scope")
 
     logged = await all_pages(api, auditor, organisation=serving)
     assert [(e["action"], e["decision"], e["purpose"]) for e in reversed(logged)] == [
@@ -436,7 +436,11 @@ async def test_subject_report_needs_the_scope_and_a_basis(
     no_scope = await bearer(api, await new_client(db, organisation=serving, scopes="cases:read"))
     assert_problem(await api.post(REPORT, json=body, headers=no_scope), 403, "insufficient-scope")
     ministry = await bearer(api, await new_client(db, kind="ministry"))
-    assert_problem(await api.post(REPORT, json=body, headers=ministry), 403, "forbidden")
+    # Without subjects:report the scope is what is missing (function level, checked first);
+    # with it, a ministry still has no basis for subject.access (object level).
+    assert_problem(await api.post(REPORT, json=body, headers=ministry), 403, "insufficient-scope")
+    scoped = await bearer(api, await new_client(db, kind="ministry", scopes="subjects:report"))
+    assert_problem(await api.post(REPORT, json=body, headers=scoped), 403, "forbidden")
     unknown_purpose = await api.post(
         REPORT, json=body | {"purpose": "no.such_purpose"}, headers=ministry
     )
