@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit import checkpoint, merkle, tree
@@ -46,10 +46,13 @@ async def _take_lock(session: AsyncSession) -> bool:
     return bool(taken)
 
 
-async def _sequence_batch(session: AsyncSession, size: int, now: dt.datetime) -> int:
+async def _sequence_batch(session: AsyncSession, size: int, now: dt.datetime, ceiling: int) -> int:
     pending = list(
         await session.scalars(
-            select(AuditPending.entry_id).order_by(AuditPending.entry_id).limit(BATCH)
+            select(AuditPending.entry_id)
+            .where(AuditPending.entry_id <= ceiling)
+            .order_by(AuditPending.entry_id)
+            .limit(BATCH)
         )
     )
     if not pending:
@@ -116,7 +119,11 @@ async def run(
         return Run(sequenced=0, size=0, checkpoint=None, skipped=True)
     size = await tree.size(session)
     sequenced = 0
-    while done := await _sequence_batch(session, size, now):
+    # Only what was pending when the run began: under a steady stream of entries a run that
+    # also took each newly committed one would never end, and its checkpoint (signed at the
+    # end, visible at commit) would never appear. Later entries are the next run's.
+    ceiling = await session.scalar(select(func.max(AuditPending.entry_id)))
+    while ceiling is not None and (done := await _sequence_batch(session, size, now, ceiling)):
         size += done
         sequenced += done
     last = await tree.latest_checkpoint(session)

@@ -356,3 +356,33 @@ async def test_a_failing_run_is_logged_without_data_and_the_loop_goes_on(
     assert failures
     assert all("FileNotFoundError" in line for line in failures)
     assert not any("lsr_" in line or "req-" in line for line in failures)
+
+
+async def test_a_run_ends_while_entries_keep_arriving(db: Database, keyset: KeySet) -> None:
+    """A run sequences what was pending when it began and then signs and commits, even while
+    other transactions keep committing entries: taking each newly committed entry as well, it
+    would run (and hold back its checkpoint) for as long as the stream lasts."""
+    if not is_postgres(db):
+        pytest.skip("SQLite's single writer makes new entries wait for the run to commit")
+    await record(db, 5)
+    stop = asyncio.Event()
+
+    async def stream(lane: int) -> int:
+        written = 0
+        while not stop.is_set():
+            await record(db, 1, start=1000 * lane + written)
+            written += 1
+        return written
+
+    writers = [asyncio.create_task(stream(lane)) for lane in range(1, 9)]  # 8 clients
+    try:
+        await asyncio.sleep(0.3)  # the stream is flowing
+        run = await asyncio.wait_for(sequence(db, keyset), timeout=20)
+        assert not any(w.done() for w in writers)  # it ended while entries still arrived
+        assert run.checkpoint is not None
+        assert run.size == run.checkpoint.size >= 5
+    finally:
+        stop.set()
+        written = sum(await asyncio.gather(*writers))
+    rest = await sequence(db, keyset)
+    assert rest.size == 5 + written  # the later entries went to the next run, none was lost
