@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from hub.kit.errors import HubError, problem_type
 
@@ -112,10 +113,28 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+        return _unreadable_body(request, "not readable as JSON text in UTF-8")
+    if exc.status_code == 400 and isinstance(exc.__context__, MultiPartException):
+        return _unreadable_body(request, f"not readable as multipart/form-data: {exc.detail}")
     slug = _HTTP_SLUGS.get(exc.status_code, "http-error")
     title = slug.replace("-", " ").capitalize()
     detail = exc.detail if isinstance(exc.detail, str) else title
     return problem(request, exc.status_code, slug, title, detail, headers=exc.headers)
+
+
+def _unreadable_body(request: Request, reason: str) -> JSONResponse:
+    """FastAPI answers a 400 when a JSON body is not UTF-8 text (or nests too deep to read) and
+    Starlette when a multipart body is broken, but a 422 when JSON syntax is wrong: one answer
+    for all of them, naming the body (the reasons are the parsers' own, never the input)."""
+    return problem(
+        request,
+        422,
+        "invalid-input",
+        "The request content is not valid",
+        "The body could not be read; see errors.",
+        errors=[{"field": "body", "reason": reason}],
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
