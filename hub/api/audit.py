@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Security
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from fastapi.security import SecurityScopes
-from pydantic import AwareDatetime
 
 from audit import queries
 from hub.api import audit_payloads as payloads
 from hub.api.disclosing import context, refusals_logged, release
+from hub.api.instants import Instant
 from hub.api.problems import problem_responses
 from hub.auth.dependencies import DbSession, authenticate, oauth2_scheme
 from hub.auth.scopes import Scope
@@ -93,9 +93,9 @@ FilterOrganisation = Annotated[
 FilterPurpose = Annotated[PurposeCode | None, Query(description="Purpose of the disclosure.")]
 FilterDecision = Annotated[Decision | None, Query(description="permit or deny.")]
 FilterFrom = Annotated[
-    AwareDatetime | None, Query(alias="from", description="Recorded at or after (RFC 3339).")
+    Instant | None, Query(alias="from", description="Recorded at or after (RFC 3339).")
 ]
-FilterUntil = Annotated[AwareDatetime | None, Query(description="Recorded before (RFC 3339).")]
+FilterUntil = Annotated[Instant | None, Query(description="Recorded before (RFC 3339).")]
 
 
 @router.get("/disclosures", response_model=payloads.DisclosurePage)

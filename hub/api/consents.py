@@ -14,11 +14,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from audit.log import subject_of
 from hub.api.disclosing import SubjectIn, context, release
 from hub.api.idempotent import once
+from hub.api.instants import Instant
 from hub.api.problems import problem_responses
 from hub.auth.dependencies import Caller, DbSession, Principal, require
 from hub.auth.scopes import Scope
@@ -52,9 +53,9 @@ class ConsentIn(BaseModel):
     form_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(
         description="SHA-256 of the signed form or recording (the evidence stays with you)."
     )
-    given_at: AwareDatetime
-    valid_from: AwareDatetime | None = Field(default=None, description="Default: given_at.")
-    valid_until: AwareDatetime | None = Field(default=None, description="Exclusive end.")
+    given_at: Instant
+    valid_from: Instant | None = Field(default=None, description="Default: given_at.")
+    valid_until: Instant | None = Field(default=None, description="Exclusive end.")
 
 
 class ConsentOut(BaseModel):
@@ -82,7 +83,7 @@ class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str, Field(min_length=1, max_length=200)]
-    withdrawn_at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    withdrawn_at: Instant | None = Field(default=None, description="Default: now.")
 
 
 class SearchIn(BaseModel):
