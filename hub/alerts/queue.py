@@ -9,7 +9,8 @@ therefore loses nothing: its leases run out, the rows fall due again, and anothe
 the same one, restarted) sends them. That is at-least-once delivery; receivers deduplicate on
 `webhook-id` (Standard Webhooks). On PostgreSQL the claim reads with FOR UPDATE SKIP LOCKED,
 so concurrent workers take disjoint rows without waiting on each other; on both backends the
-claiming UPDATE re-checks that the row is due, so a row is never leased twice at once.
+claiming UPDATE touches only rows that are still due (locked by the SKIP LOCKED read on
+PostgreSQL, checked again on SQLite), so a row is never leased twice at once.
 
 A subscription that stops (410 Gone, or deleted by its organisation) takes its pending rows
 with it: they are dead-lettered at once, and a row claimed just before that is not sent.
@@ -89,17 +90,27 @@ def _due(now: dt.datetime) -> Any:
 async def claim(
     session: AsyncSession, worker: str, now: dt.datetime, *, lease: float, limit: int
 ) -> list[Claimed]:
-    """Lease up to `limit` due deliveries to `worker`, longest due first: one UPDATE … RETURNING
-    of the rows picked by a subquery (FOR UPDATE SKIP LOCKED on PostgreSQL), then their
-    subscriptions. Core statements, not ORM entities: a claim is on every delivery's path."""
+    """Lease up to `limit` due deliveries to `worker`, longest due first: their ids (one index
+    range read in order, FOR UPDATE SKIP LOCKED on PostgreSQL), one UPDATE … RETURNING of those
+    rows by primary key, and one small SELECT of their subscriptions. Core statements, not ORM
+    entities: a claim is on every delivery's path. (The ids are not picked by a subquery of the
+    UPDATE: with statistics stale during a load, PostgreSQL then joined the whole backlog.)"""
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     due = select(_T.id).where(_due(now)).order_by(_T.next_attempt_at).limit(limit)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if postgres:
         due = due.with_for_update(skip_locked=True)
+    ids = list(await session.scalars(due))
+    if not ids:
+        return []
+    # PostgreSQL: the rows are locked, and were due when locked. SQLite: another writer may have
+    # committed since the SELECT, so check again. (Not on PostgreSQL: with stale statistics it
+    # then read the whole due range of the status index to intersect it with the ids.)
+    picked = _T.id.in_(ids) if postgres else _T.id.in_(ids) & _due(now)
     until = now + dt.timedelta(seconds=lease)
     taken = (
         await session.execute(
             update(_TABLE)
-            .where(_T.id.in_(due), _due(now))
+            .where(picked)
             .values(next_attempt_at=until, claimed_until=until, claimed_by=worker)
             .returning(*_CLAIMED)
         )
