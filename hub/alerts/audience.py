@@ -3,10 +3,10 @@
 Need to know (DOMAIN.md, scenario C): an organisation is told of a change only if, at the
 event's time, it serves the person: it has an active enrolment of the person (status active,
 period covering the event's date) that it reported or in a programme it runs (as ministry or
-operator), or the person's consent names it as a recipient and was in force then. Cases do not
-exist in the hub yet; when they do they join here. A `duplicate.found` event (hub.duplicates.
-announce) is narrower: only the organisations serving the person in one of the finding's two
-programmes are told.
+operator), it takes part in an open case of the person (the lead, or a co-manager the case was
+shared with: hub.cases), or the person's consent names it as a recipient and was in force then.
+A `duplicate.found` event (hub.duplicates.announce) is narrower: only the organisations serving
+the person in one of the finding's two programmes are told.
 
 Need to know is not yet a basis. Each delivery passes `consent.policy.decide` for the purpose
 `status.notification`, through `Context.decide`: serving the person through its own programme
@@ -24,13 +24,14 @@ import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.alerts.kinds import CONSENT_WITHDRAWN, DUPLICATE_FOUND, civil_date
+from hub.cases.participants import open_cases_of
 from hub.consents.models import ConsentRow
 from hub.consents.service import as_consent
 from hub.database import one_of
@@ -58,6 +59,13 @@ class Active(NamedTuple):
     period_end: dt.date | None
 
 
+class CaseLink(NamedTuple):
+    """An open case of the person and the organisations taking part in it."""
+
+    number: str
+    participants: frozenset[str]
+
+
 @dataclass
 class People:
     """What the fan-out of one batch of events needs to know about their persons."""
@@ -65,6 +73,7 @@ class People:
     enrolments: dict[uuid.UUID, list[Active]]
     consents: dict[uuid.UUID, list[Consent]]
     consent_rows: dict[str, ConsentRow]
+    cases: dict[uuid.UUID, list[CaseLink]] = field(default_factory=dict)
 
     @classmethod
     async def load(
@@ -96,7 +105,11 @@ class People:
         if wanted:
             for row in await session.scalars(select(ConsentRow).where(ConsentRow.id.in_(wanted))):
                 rows[row.id] = row
-        return cls(enrolments, consents, rows)
+        cases = {
+            person_id: [CaseLink(number, who) for number, who in links]
+            for person_id, links in (await open_cases_of(session, persons)).items()
+        }
+        return cls(enrolments, consents, rows, cases)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -133,6 +146,8 @@ class Relation:
 
     served: list[Served]
     consents: list[Consent]
+    cases: list[str] = field(default_factory=list)
+    """Numbers of the open cases of the person the organisation takes part in."""
 
 
 def relation(
@@ -155,6 +170,7 @@ def relation(
         catalogue, people.enrolments.get(person_id, []), organisation, civil_date(occurred_at)
     )
     consents = consenting(people.consents.get(person_id, []), organisation, occurred_at)
+    cases = [c.number for c in people.cases.get(person_id, []) if organisation in c.participants]
     if event_type == DUPLICATE_FOUND:
         # Only the organisations running one of the finding's two programmes for the person
         # need to know of it; another body that serves the person, or holds a consent, learns
@@ -162,6 +178,6 @@ def relation(
         pair = {details.get("programme"), details.get("conflicting_programme")}
         served = [s for s in served if s.programme in pair]
         return Relation(served, consents) if served else None
-    if not served and not consents:
+    if not served and not consents and not cases:
         return None
-    return Relation(served, consents)
+    return Relation(served, consents, cases)

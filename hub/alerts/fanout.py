@@ -40,6 +40,7 @@ from hub.vault import KeySet, subject_ref
 from schemas.catalogue import Catalogue
 from schemas.disclosure import Decision, Disclosure
 
+CASE_MANAGEMENT = "case.management"
 LOCK = 0x616C_6572_7473  # "alerts": serialises fan-outs on PostgreSQL
 ACTION = "alerts.deliver"
 
@@ -141,11 +142,11 @@ class _Judge:
                 f"consent:{consent.id}",
                 f"Withdrawal of consent {consent.id} told to a recipient it names.",
             )
-        key = (ctx.requester.organisation, event.type, bool(why.served))
+        key = (ctx.requester.organisation, event.type, bool(why.served), bool(why.cases))
         decided = self.cache.get(key) if not why.consents else None
         if decided is None:
             decision = ctx.decide(
-                purpose=kind.purpose,
+                purpose=purpose_of(event, why),
                 categories=kind.categories,
                 consents=why.consents,
                 own_programme=bool(why.served),
@@ -159,7 +160,19 @@ class _Judge:
         if why.served:
             programmes = ", ".join(sorted({s.programme for s in why.served}))
             return basis, f"Alert {event.type}: serves the person in {programmes}."
+        if why.cases:
+            return basis, f"Alert {event.type}: takes part in case {', '.join(why.cases)}."
         return basis, f"Alert {event.type}: named as a recipient in the person's consent."
+
+
+def purpose_of(event: Occurrence, why: audience.Relation) -> str:
+    """The purpose a delivery serves: the type's own (status notification) for an organisation
+    that serves the person through a programme or is named in a consent; case management for
+    one told only because it takes part in the person's case (사회보장급여법 §42의2: a 시군구
+    may learn statuses for its case; a private centre needs the person's consent)."""
+    if why.cases and not why.served and event.type != CONSENT_WITHDRAWN:
+        return CASE_MANAGEMENT
+    return KINDS[event.type].purpose
 
 
 def _data(
@@ -181,6 +194,8 @@ def _data(
         data["enrolments"] = [
             {"programme": s.programme, "source_record_id": s.source_record_id} for s in own
         ]
+    if why.cases and event.type != CONSENT_WITHDRAWN:
+        data["cases"] = [{"number": number} for number in why.cases]
     return data
 
 
@@ -211,7 +226,7 @@ def _judge_all(
         if basis is None:
             entry = ctx.entry(
                 action=ACTION,
-                purpose=kind.purpose,
+                purpose=purpose_of(event, why),
                 decision=Decision.DENY,
                 reason=reason,
                 subject_ref=log_ref,
@@ -221,7 +236,7 @@ def _judge_all(
         data = _data(judge.keyset, subscriber, event, why)
         entry = ctx.entry(
             action=ACTION,
-            purpose=kind.purpose,
+            purpose=purpose_of(event, why),
             decision=Decision.PERMIT,
             reason=reason,
             basis=basis,

@@ -26,6 +26,7 @@ from tests.cases.support import (
     Org,
     Person,
     consent,
+    entries,
     move,
     open_case,
     org,
@@ -203,3 +204,51 @@ async def test_a_registry_file_has_the_same_consequences(
     assert report_.batch.status == "completed"
     assert (await read(api, lead, died["id"]))["closure_code"] == "death"
     assert (await read(api, lead, moved["id"]))["attention"]["transfer_region"] == "11350"
+
+
+async def test_the_organisations_of_a_case_are_told_of_a_death(
+    api: httpx.AsyncClient, db: Database, keys: KeySet
+) -> None:
+    """Need to know includes a case (DOMAIN.md): the 시군구 team leading it is told under
+    사회보장급여법 §42의2; a private centre only under a consent that names the category."""
+    scopes = "cases:read cases:write consents:write alerts:subscribe"
+    team = await org(api, db, "local_government", scopes)
+    centre = await org(api, db, "welfare_centre", scopes)
+    household = f"H-{secrets.token_hex(6)}"
+    mother = await person(db, keys, "박엄마", household)
+    son = await person(db, keys, "박아들", household)
+    await person(db, keys, "박딸", household)
+    led = await case_for(api, team, mother)
+    await case_for(api, centre, son)  # its consent names case records only, not civil status
+    subscriptions = {}
+    for who in (team, centre):
+        created = await api.post(
+            "/v1/subscriptions",
+            headers=who.headers,
+            json={"event_types": ["person.died"], "delivery": {"mode": "pull"}},
+        )
+        assert created.status_code == 201, created.text
+        subscriptions[who.code] = created.json()["id"]
+    await report(api, await registry(api, db), mother, "person.died")
+    await report(api, await registry(api, db), son, "person.died")
+
+    told = await api.get(
+        f"/v1/alerts?subscription={subscriptions[team.code]}", headers=team.headers
+    )
+    assert told.status_code == 200, told.text
+    (alert,) = told.json()["items"]
+    assert alert["event"]["data"]["cases"] == [{"number": led["number"]}]
+    assert "enrolments" not in alert["event"]["data"]
+    (entry,) = [e for e in await entries(db, team.client_id) if e.action == "alerts.deliver"]
+    assert (entry.decision, entry.purpose, entry.basis) == (
+        "permit",
+        "case.management",
+        "statute:ssba-case-management",
+    )
+
+    silent = await api.get(
+        f"/v1/alerts?subscription={subscriptions[centre.code]}", headers=centre.headers
+    )
+    assert silent.json()["items"] == []
+    (refused,) = [e for e in await entries(db, centre.client_id) if e.action == "alerts.deliver"]
+    assert (refused.decision, refused.purpose) == ("deny", "case.management")
