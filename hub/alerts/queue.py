@@ -78,13 +78,34 @@ class Attempt:
 
 _TABLE = cast(Table, AlertDelivery.__table__)
 _T = _TABLE.c
-_SUBSCRIPTIONS = cast(Table, AlertSubscription.__table__).c
-_CLAIMED = [_T.id, _T.seq, _T.type, _T.occurred_at, _T.source_org, _T.data, _T.subscription_id]
-_CLAIMED += [_T.attempts, _T.created_at]
+_S = cast(Table, AlertSubscription.__table__).c
 
 
-def _due(now: dt.datetime) -> Any:
+def _due(now: Any) -> Any:
     return (_T.status == PENDING) & (_T.next_attempt_at <= now)
+
+
+def _ids() -> Any:
+    return bindparam("ids", expanding=True)
+
+
+# The statements on every delivery's path are built once, with bound parameters: building and
+# compiling them for each batch cost more CPU than the rows they move.
+_DUE = select(_T.id).where(_due(bindparam("now"))).order_by(_T.next_attempt_at)
+_DUE = _DUE.limit(bindparam("limit"))
+_DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
+_LEASE = update(_TABLE).values(
+    next_attempt_at=bindparam("until"), claimed_until=bindparam("until"), claimed_by=bindparam("by")
+)
+_LEASE_COLUMNS = [_T.id, _T.seq, _T.type, _T.occurred_at, _T.source_org, _T.data]
+_LEASE_COLUMNS += [_T.subscription_id, _T.attempts, _T.created_at]
+# PostgreSQL: the rows are locked, and were due when locked. SQLite: another writer may have
+# committed since the SELECT, so check again. (Not on PostgreSQL: with stale statistics it then
+# read the whole due range of the status index to intersect it with the ids.)
+_LEASE_LOCKED = _LEASE.where(_T.id.in_(_ids())).returning(*_LEASE_COLUMNS)
+_LEASE_DUE = _LEASE.where(_T.id.in_(_ids()), _due(bindparam("now"))).returning(*_LEASE_COLUMNS)
+_SUBSCRIBERS = select(_S.id, _S.url, _S.secret_kid, _S.secret_sealed, _S.status)
+_SUBSCRIBERS = _SUBSCRIBERS.where(_S.id.in_(_ids()))
 
 
 async def claim(
@@ -96,23 +117,16 @@ async def claim(
     entities: a claim is on every delivery's path. (The ids are not picked by a subquery of the
     UPDATE: with statistics stale during a load, PostgreSQL then joined the whole backlog.)"""
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    due = select(_T.id).where(_due(now)).order_by(_T.next_attempt_at).limit(limit)
-    if postgres:
-        due = due.with_for_update(skip_locked=True)
-    ids = list(await session.scalars(due))
+    ids = list(
+        await session.scalars(_DUE_LOCKED if postgres else _DUE, {"now": now, "limit": limit})
+    )
     if not ids:
         return []
-    # PostgreSQL: the rows are locked, and were due when locked. SQLite: another writer may have
-    # committed since the SELECT, so check again. (Not on PostgreSQL: with stale statistics it
-    # then read the whole due range of the status index to intersect it with the ids.)
-    picked = _T.id.in_(ids) if postgres else _T.id.in_(ids) & _due(now)
     until = now + dt.timedelta(seconds=lease)
     taken = (
         await session.execute(
-            update(_TABLE)
-            .where(picked)
-            .values(next_attempt_at=until, claimed_until=until, claimed_by=worker)
-            .returning(*_CLAIMED)
+            _LEASE_LOCKED if postgres else _LEASE_DUE,
+            {"ids": ids, "until": until, "by": worker, "now": now},
         )
     ).all()
     if not taken:
@@ -120,13 +134,7 @@ async def claim(
     subscriptions = {
         row.id: row
         for row in await session.execute(
-            select(
-                _SUBSCRIPTIONS.id,
-                _SUBSCRIPTIONS.url,
-                _SUBSCRIPTIONS.secret_kid,
-                _SUBSCRIPTIONS.secret_sealed,
-                _SUBSCRIPTIONS.status,
-            ).where(_SUBSCRIPTIONS.id.in_({d.subscription_id for d in taken}))
+            _SUBSCRIBERS, {"ids": list({d.subscription_id for d in taken})}
         )
     }
     claimed = []
@@ -176,6 +184,22 @@ _RECORD = (
 )
 
 
+_DELIVERED = (
+    update(_TABLE)
+    .where(_T.id.in_(_ids()), _T.claimed_by == bindparam("by"))
+    .values(
+        status=DELIVERED,
+        attempts=_T.attempts + 1,
+        next_attempt_at=None,
+        delivered_at=bindparam("now"),
+        last_status=bindparam("http"),
+        last_error=None,
+        claimed_until=None,
+        claimed_by=None,
+    )
+)
+
+
 async def record(
     session: AsyncSession,
     worker: str,
@@ -212,20 +236,7 @@ async def record(
             }
         )
     for status, ids in delivered.items():
-        await session.execute(
-            update(_TABLE)
-            .where(_T.id.in_(ids), _T.claimed_by == worker)
-            .values(
-                status=DELIVERED,
-                attempts=_T.attempts + 1,
-                next_attempt_at=None,
-                delivered_at=now,
-                last_status=status,
-                last_error=None,
-                claimed_until=None,
-                claimed_by=None,
-            )
-        )
+        await session.execute(_DELIVERED, {"ids": ids, "by": worker, "now": now, "http": status})
     if params:
         await session.execute(_RECORD, params)
     for subscription_id in sorted(gone):
