@@ -26,6 +26,7 @@ from hub.api import (
     ingest,
     problems,
     programmes,
+    referrals,
 )
 from hub.api import duplicates as duplicates_api
 from hub.api import events as events_api
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(duplicate_scans.router)
     app.include_router(consents.router)
     app.include_router(cases.router)
+    app.include_router(referrals.router)
     app.include_router(events_api.router)
     app.include_router(alerts_api.router)
     app.include_router(audit_api.router)

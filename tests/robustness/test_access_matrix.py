@@ -195,6 +195,7 @@ TABLE: tuple[Row, ...] = (
         lambda org: {"status": "completed"},
     ),
     Row("GET", f"/v1/cases/{ANY_ID}/conference-pack", ("cases:read",), EVERYONE),
+    Row("GET", "/v1/referrals", ("cases:read",), EVERYONE),
     Row(
         "POST",
         "/v1/events",
