@@ -37,11 +37,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.alerts_processes import cpu_seconds, cpu_used, receive, settle  # noqa: E402
 
 HUB = str(Path(sys.executable).with_name("hub"))
 REGISTRY = "MOIS-RRS"
@@ -59,93 +60,6 @@ def free_port() -> int:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def cpu_seconds() -> dict[int, tuple[str, float]]:
-    """pid → (command line, user + system CPU seconds so far) of every process (/proc)."""
-    tick, found = os.sysconf("SC_CLK_TCK"), {}
-    for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            found[int(entry.name)] = (command, (int(fields[11]) + int(fields[12])) / tick)
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
-
-
-def cpu_used(before: dict, after: dict, roles: dict[int, str], database: str) -> dict[str, float]:
-    """Core-seconds spent between two snapshots per role: each child process by its pid, this
-    load generator, PostgreSQL (the benchmark database's backends and the server's own
-    processes) and everything else on the machine. A process that exits meanwhile is lost."""
-    used = dict.fromkeys([*roles.values(), "loadgen", "postgres", "other"], 0.0)
-    for pid, (command, seconds) in after.items():
-        spent = seconds - before.get(pid, (command, 0.0))[1]
-        if pid in roles:
-            used[roles[pid]] += spent
-        elif pid == os.getpid():
-            used["loadgen"] += spent
-        elif command.startswith("postgres") and (f" {database} " in command or "(" not in command):
-            used["postgres"] += spent
-        else:
-            used["other"] += spent
-    return {k: round(v, 2) for k, v in used.items()}
-
-
-# -- the receiver (a process of its own) --------------------------------------------------------
-
-
-async def receive(ports: list[int], secrets_file: Path, control: int) -> None:
-    """One uvicorn server per subscriber port; a control port answers the acknowledgements."""
-    import uvicorn
-    from cloudevents.core.bindings.http import HTTPMessage, from_http_event
-    from standardwebhooks import Webhook
-
-    pairs = json.loads(secrets_file.read_text())  # noqa: ASYNC240 (once, before serving)
-    hooks = {port: Webhook(secret) for port, secret in pairs}
-    acks: dict[str, float] = {}
-
-    def receiver(port: int) -> Any:
-        hook = hooks[port]
-
-        async def app(scope: dict, receive: Any, send: Any) -> None:
-            body = b""
-            while True:
-                message = await receive()
-                body += message.get("body", b"")
-                if not message.get("more_body"):
-                    break
-            headers = {k.decode(): v.decode() for k, v in scope["headers"]}
-            try:
-                hook.verify(body, headers)
-                from_http_event(HTTPMessage(headers=headers, body=body))
-                status = 200
-            except Exception:
-                status = 400
-            if status == 200:
-                acks.setdefault(headers["webhook-id"], time.time())
-            await send({"type": "http.response.start", "status": status, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
-
-        return app
-
-    async def control_app(scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = json.dumps(acks if scope["path"] == "/acks" else {"count": len(acks)}).encode()
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": body})
-
-    servers = [
-        uvicorn.Server(
-            uvicorn.Config(
-                app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                interface="asgi3", access_log=False,
-            )
-        )
-        for port, app in [(p, receiver(p)) for p in ports] + [(control, control_app)]
-    ]  # fmt: skip
-    await asyncio.gather(*(server.serve() for server in servers))
 
 
 # -- preparation ------------------------------------------------------------------------------
@@ -295,18 +209,6 @@ async def created_times(url: str) -> dict[str, float]:
         return {r["id"]: r["created_at"].timestamp() for r in rows}
     finally:
         await connection.close()
-
-
-def settle(pids: list[int], limit: float = 30.0) -> None:
-    """Wait until the processes have started: under 10% of a core each over a second (an idle
-    worker still polls)."""
-    deadline, last = time.monotonic() + limit, None
-    while time.monotonic() < deadline:
-        now = {p: v[1] for p, v in cpu_seconds().items() if p in pids}
-        if last is not None and all(now.get(p, 0) - last.get(p, 0) < 0.1 for p in pids):
-            return
-        last = now
-        time.sleep(1.0)
 
 
 def wait_http(url: str, limit: float = 30.0) -> None:
