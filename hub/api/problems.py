@@ -152,7 +152,41 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _with_edge_responses(app: FastAPI) -> Any:
+    """`app.openapi`, plus the answers the edge of the hub may give to any operation: 429 to
+    every authenticated one (the client's rate limit, hub.auth.ratelimit) and 413 to every one
+    with a body (hub.api.body_limit). Declared here once rather than on each router."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        problem_ref = {"$ref": "#/components/schemas/Problem"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                answers = operation.setdefault("responses", {})
+                edge = []
+                if operation.get("security"):
+                    edge.append(("429", "Too many requests for this client (rate limit)"))
+                if "requestBody" in operation:
+                    edge.append(("413", "The request body is too large"))
+                for status, description in edge:
+                    answers.setdefault(
+                        status,
+                        {
+                            "description": description,
+                            "content": {PROBLEM_JSON: {"schema": problem_ref}},
+                        },
+                    )
+        app.openapi_schema = schema
+        return schema
+
+    return openapi
+
+
 def install(app: FastAPI) -> None:
+    app.openapi = _with_edge_responses(app)  # type: ignore[method-assign]
     app.add_exception_handler(HubError, _hub_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
