@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/alerts.py                       # 10,000 events, 11 ministries
     .venv/bin/python benchmarks/alerts.py --events 2000 --rate 25 --batch 5  # paced
+    .venv/bin/python benchmarks/alerts.py --events 2000 --queue-first  # delivery alone
 
 Each run builds a fresh database (`hub_bench_alerts`): the catalogue, 10,000 persons each
 enrolled with all 11 ministries (so every death is news to all of them), one webhook
@@ -13,14 +14,16 @@ alerts worker off, its disclosure-log sequencer on) takes the deaths from the re
 client over POST /v1/events, in requests of --batch events with two in flight: as fast as it
 accepts them (a burst: latency is then mostly waiting in the queue), or paced at --rate events
 per second (steady state). Each request fans its events out in its own transaction; the
---workers processes deliver meanwhile.
+--workers processes deliver meanwhile, or, with --queue-first, are held stopped until every
+event is queued, so that delivery is timed alone.
 
 Figures: the rate at which the hub accepted events; deliveries per second from the first
 fan-out to the last acknowledgement; and per delivery the latency from its fan-out
 transaction's timestamp (taken at the start of that transaction, so a little before its
 commit: the figures err on the slow side) to the receiver's acknowledgement, on the same
 clock. Everything shares the machine's cores: PostgreSQL, the hub, the workers, the
-receiver and the load generator.
+receiver and the load generator; so the CPU each of them spent over the run is reported too,
+per delivery, which holds on a shared machine where the rates do not.
 """
 
 from __future__ import annotations
