@@ -1,8 +1,11 @@
 """schemathesis over the whole OpenAPI document, through the real ASGI app (issue 9).
 
 Every operation is called with positive and negative data (examples, coverage and fuzzing
-phases), then statefully along the links schemathesis infers from the response schemas, with a
-bearer token that holds every scope. Six checks must never fail: no 5xx, only documented
+phases), with a bearer token that holds every scope. The issue asks for stateful runs "where
+the spec declares links"; it declares none. A stateful run along links schemathesis inferred
+was tried and removed: its generation depended on rows earlier phases left in the shared
+database, so Hypothesis' replays failed as flaky (FlakyStrategyDefinition) without showing a
+failure of the hub. Six checks must never fail: no 5xx, only documented
 status codes and content types, responses that match their schemas, invalid data refused,
 and authentication enforced.
 
@@ -62,7 +65,6 @@ SEED = 20260909
 CONFIG = {
     "seed": SEED,
     "generation": {"mode": "all", "max-examples": 25, "deterministic": True, "database": "none"},
-    "phases": {"stateful": {"max-steps": 12}},
 }
 TOKEN_REFRESH = 240.0  # seconds; access tokens live 600 s
 SUBJECTS = 8
@@ -195,21 +197,3 @@ def caller(settings: Settings) -> Iterator[Caller]:
 def test_every_operation_conforms(case: Any, caller: Caller) -> None:
     caller.known_subject(case)
     case.call_and_validate(headers=caller.headers(case), checks=CHECKS)
-
-
-def test_stateful_sequences_conform(caller: Caller) -> None:
-    machine = schema.as_state_machine()
-
-    class Machine(machine):  # type: ignore[misc, valid-type]
-        def before_call(self, case: Any) -> None:
-            caller.known_subject(case)
-
-        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"headers": caller.headers(case)}
-
-        def validate_response(self, response: Any, case: Any, *_: Any, **kwargs: Any) -> None:
-            case.validate_response(
-                response, checks=CHECKS, headers=kwargs.get("headers"), transport_kwargs=kwargs
-            )
-
-    Machine.run()
