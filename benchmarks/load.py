@@ -283,6 +283,16 @@ async def run(args: argparse.Namespace, state: dict, hub: str, tally: Tally) -> 
             f"/v1/audit/proof/inclusion?index={index}&size={size}", headers=headers
         )
 
+    # Warm-up: one answer logged and its checkpoint signed, so the auditor's first proof has
+    # a signed tree to prove against (before that, 404 "no signed checkpoint yet" is right).
+    async with httpx.AsyncClient(base_url=hub) as client:
+        await verify(client, await token(client, clients["MCST"]))
+        auditor = await token(client, clients["BAI"])
+        deadline = time.perf_counter() + 60
+        while (await client.get("/v1/audit/checkpoint", headers=auditor)).status_code != 200:
+            if time.perf_counter() > deadline:
+                raise SystemExit("no checkpoint was signed within 60 s")
+            await asyncio.sleep(0.5)
     started = time.perf_counter()
     until = started + args.seconds
     tasks = [
