@@ -11,9 +11,6 @@ hub.cases.stages) lies before today (KST).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -28,33 +25,13 @@ from hub.cases.views import shown, today, view
 from hub.consents.models import ConsentRow
 from hub.consents.service import as_consent
 from hub.disclosures.context import Context, record
+from hub.kit.cursor import decode_cursor, encode_cursor
 from hub.vault import subject_ref
 from schemas.case import CASE_CATEGORIES, PURPOSE, RECORD, CaseRecord, Stage
 from schemas.consent import Consent
 from schemas.disclosure import Decision
 
 MAX_LIMIT = 100
-
-
-class InvalidCursor(ValueError):
-    """A cursor that this module did not issue."""
-
-
-def encode_cursor(opened_at: dt.datetime, case_id: uuid.UUID) -> str:
-    text = f"{opened_at.astimezone(dt.UTC).isoformat()}|{case_id.hex}"
-    return base64.urlsafe_b64encode(text.encode("ascii")).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        at, _, hex_id = text.partition("|")
-        opened_at, case_id = dt.datetime.fromisoformat(at), uuid.UUID(hex=hex_id)
-    except (binascii.Error, ValueError):
-        raise InvalidCursor("the cursor is not one this API issued") from None
-    if opened_at.tzinfo is None or encode_cursor(opened_at, case_id) != cursor:
-        raise InvalidCursor("the cursor is not one this API issued")
-    return opened_at, case_id
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,6 @@ in writing with its reasons; the hub only informs.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -40,6 +37,7 @@ from hub.consents.models import ConsentRow
 from hub.consents.service import as_consent
 from hub.disclosures.context import Context, record
 from hub.duplicates.models import DuplicateFinding, DuplicateResolution
+from hub.kit.cursor import decode_cursor, encode_cursor
 from hub.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.vault import subject_ref
 from schemas.consent import Consent
@@ -68,28 +66,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "resolved": frozenset(),
 }
 MAX_LIMIT = 200
-
-
-class InvalidCursor(ValueError):
-    """A cursor that this module did not issue."""
-
-
-def encode_cursor(found_at: dt.datetime, finding_id: uuid.UUID) -> str:
-    text = f"{found_at.astimezone(dt.UTC).isoformat()}|{finding_id.hex}"
-    return base64.urlsafe_b64encode(text.encode("ascii")).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    """The position a cursor names; `InvalidCursor` for anything `encode_cursor` did not make."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        at, _, hex_id = text.partition("|")
-        found_at, finding_id = dt.datetime.fromisoformat(at), uuid.UUID(hex=hex_id)
-    except (binascii.Error, ValueError):
-        raise InvalidCursor("the cursor is not one this API issued") from None
-    if found_at.tzinfo is None or encode_cursor(found_at, finding_id) != cursor:
-        raise InvalidCursor("the cursor is not one this API issued")
-    return found_at, finding_id
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ import datetime as dt
 import io
 import json
 import secrets
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from connectors.registry import load_mappings
 from hub.database import Database
 from hub.ingest.service import ingest_file
 from hub.vault import KeySet
+from tests.alerts.test_ingested_events import REGISTRY_FEED
 from tests.cases.support import (
     TODAY,
     Org,
@@ -158,30 +158,11 @@ async def test_a_move_to_another_sigungu_flags_the_case_for_transfer(
     assert (closed["closure_code"], closed["attention"]) == ("moved", None)
 
 
-REGISTRY_FEED = textwrap.dedent(
-    """\
-    source: cases-test-registry
-    owners: [MOIS-RRS]
-    description: A test-only registry change feed (JSON Lines).
-    record: status_event
-    format: {kind: jsonl}
-    fields:
-      rrn: {column: rrn}
-      name: {column: name}
-      region_code: {column: region}
-      source_event_id: {column: event_id}
-      type: {column: kind, codes: {DEATH: person.died, MOVE: person.address_changed}}
-      effective_date: {column: date, date: ["%Y-%m-%d"]}
-      new_region_code: {column: new_region, required: false}
-    """
-)
-
-
 async def test_a_registry_file_has_the_same_consequences(
     api: httpx.AsyncClient, db: Database, keys: KeySet, app: FastAPI, tmp_path: Path
 ) -> None:
-    (tmp_path / "cases-test-registry.yaml").write_text(REGISTRY_FEED, encoding="utf-8")
-    mapping = load_mappings(app.state.catalogue, [tmp_path])["cases-test-registry"]
+    (tmp_path / "alerts-test-registry.yaml").write_text(REGISTRY_FEED, encoding="utf-8")
+    mapping = load_mappings(app.state.catalogue, [tmp_path])["alerts-test-registry"]
     lead = await org(api, db, "local_government")
     alone, mover = await person(db, keys), await person(db, keys)
     died, moved = await case_for(api, lead, alone), await case_for(api, lead, mover)
