@@ -133,9 +133,9 @@ async def test_only_the_consents_parties_see_it_and_each_showing_is_logged(
     async with db.transaction() as session:
         logged = list(
             await session.scalars(
-                select(DisclosureEntry).where(
-                    DisclosureEntry.client_id == recipient_client.client_id
-                )
+                select(DisclosureEntry)
+                .where(DisclosureEntry.client_id == recipient_client.client_id)
+                .order_by(DisclosureEntry.id)
             )
         )
     assert [e.action for e in logged] == ["consent.read", "consent.receipt"]
