@@ -52,9 +52,15 @@ async def test_an_operator_scan_returns_its_record(api: httpx.AsyncClient, db: D
     assert again.json() == first.json()
 
 
-def test_the_scan_command(database_url: str, tmp_path: Path) -> None:
+def test_the_scan_command(fresh_database_url: str, tmp_path: Path) -> None:
+    # A database of its own: on the shared SQLite file the session app's alerts worker sweeps
+    # the events other tests' scans announced, and the two writers waited on each other.
     runner = CliRunner()
-    env = {"HUB_VAR_DIR": str(tmp_path / "var"), "COLUMNS": "200", "HUB_DATABASE_URL": database_url}
+    env = {
+        "HUB_VAR_DIR": str(tmp_path / "var"),
+        "COLUMNS": "200",
+        "HUB_DATABASE_URL": fresh_database_url,
+    }
     helped = runner.invoke(app, ["duplicates", "scan", "--help"], env=env)
     assert helped.exit_code == 0
     assert "all duplicate rules" in helped.output
