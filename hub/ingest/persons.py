@@ -47,8 +47,9 @@ async def _known(
 
 async def resolve(
     session: AsyncSession, keyset: KeySet, rows: Iterable[Mapped]
-) -> dict[str, uuid.UUID]:
-    """Person id per canonical RRN for every row, creating persons that are new."""
+) -> tuple[dict[str, uuid.UUID], int]:
+    """Person id per canonical RRN for every row, creating persons that are new; and how many
+    were created."""
     first: dict[str, Mapped] = {}
     for row in rows:
         first.setdefault(row.rrn.canonical(), row)
@@ -59,6 +60,7 @@ async def resolve(
     }
     known = await _known(session, wanted)
     new = [row for rrn, row in first.items() if rrn not in known]
+    inserted = 0
     if new:
         now = utcnow()
         values = []
@@ -102,4 +104,4 @@ async def resolve(
     ]
     if households:
         await session.execute(update(Person), households)
-    return {rrn: person_id for rrn, (person_id, _) in known.items()}
+    return {rrn: person_id for rrn, (person_id, _) in known.items()}, inserted

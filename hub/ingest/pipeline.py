@@ -32,6 +32,7 @@ from hub.ingest import persons
 from hub.ingest.mapping_process import MIN_BYTES, mapped_chunks
 from hub.ingest.models import IngestRejection
 from hub.ingest.records import Outcome, write_enrolments, write_events, write_facts
+from hub.ingest.statistics import Growth
 from hub.kit.errors import ServiceUnavailable
 from hub.vault import KeySet
 from schemas.catalogue import Catalogue
@@ -42,6 +43,11 @@ DUPLICATE_ROWS = 20_000
 rule's query costs nearly as much for one chunk's ids as for ten chunks', so the rules run
 every ten chunks and at the end of the file: still in the file's transaction, so a finding
 commits with the enrolment that causes it (benchmarks/RESULTS.md, issue 6)."""
+RECORD_TABLES = {
+    RecordKind.ENROLMENT: "enrolments",
+    RecordKind.ATTRIBUTE: "attribute_facts",
+    RecordKind.STATUS_EVENT: "status_events",
+}
 KEPT_REJECTIONS = 100
 """How many rejections a report carries inline; all of them are stored with the batch."""
 
@@ -103,6 +109,8 @@ class Ingestion:
     organisation: str
     batch_id: uuid.UUID
     now: dt.datetime
+    growth: Growth | None = field(default=None, init=False)
+    """What the planner's statistics describe, kept up on PostgreSQL (hub.ingest.statistics)."""
 
     async def run(
         self,
@@ -121,6 +129,8 @@ class Ingestion:
             # orders would each wait on the other's uncommitted rows (a deadlock). SQLite has
             # a single writer anyway. Held until this file's transaction ends.
             await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
+            tables = ("persons", RECORD_TABLES[self.mapping.record])
+            self.growth = await Growth.of(self.session, tables)
         if path is not None and path.stat().st_size >= process_from_bytes:  # noqa: ASYNC240
             chunks = mapped_chunks(
                 path, self.mapping, catalogue_dir, self.organisation, self.now, CHUNK_ROWS
@@ -129,7 +139,6 @@ class Ingestion:
             chunks = self._threaded_chunks(stream)
         counts = Counts()
         clock = Stopwatch(counts.timings)
-        stored = 0
         iterator = aiter(chunks)
         while True:
             try:
@@ -137,9 +146,8 @@ class Ingestion:
             except StopAsyncIteration:
                 break
             await self._store(chunk, counts, clock)
-            stored += 1
-            if postgres and stored & (stored - 1) == 0:
-                await clock.timed("analyze", self._refresh_statistics())
+            if self.growth is not None:
+                await clock.timed("analyze", self.growth.refresh(self.session))
             if on_progress is not None:
                 on_progress(counts.rows, position)
         await clock.timed("duplicates", self._find_duplicates(counts))
@@ -163,19 +171,6 @@ class Ingestion:
         finally:
             await asyncio.gather(upcoming, return_exceptions=True)
 
-    async def _refresh_statistics(self) -> None:
-        """Re-ANALYZE the tables this load writes, after chunks 1, 2, 4, 8, …
-
-        The tables grow inside this one transaction while the planner's statistics still
-        describe them as they were: with an empty table it plans the per-chunk key lookups as
-        an index range on the first column plus a filter, which makes a large load quadratic.
-        ANALYZE counts the rows this transaction inserted, so the plans follow the growth; at
-        doubling intervals it costs a handful of runs per file.
-        """
-        await self.session.execute(
-            text("ANALYZE persons, enrolments, attribute_facts, status_events")
-        )
-
     async def _check_programmes(self, codes: set[str]) -> None:
         """Every programme the file's records name is in the programmes table: one query per
         file in place of a foreign-key check per row. The mapper already limits codes to the
@@ -195,6 +190,8 @@ class Ingestion:
         """Findings for the enrolments written since the last look, in this file's
         transaction: a conflict is recorded when the enrolment that causes it arrives
         (hub.duplicates.ingested)."""
+        if self.growth is not None and counts.unexamined:
+            await self.growth.refresh(self.session, growth=0.1)
         written, counts.unexamined = counts.unexamined, {}
         changed, counts.changed = counts.changed, {}
         await find_for_enrolments(
@@ -214,9 +211,11 @@ class Ingestion:
         if mapped:
             if self.mapping.record is RecordKind.ENROLMENT:
                 counts.programmes.update(row.record.programme for row in mapped)  # type: ignore[union-attr]
-            people = await clock.timed(
+            people, created = await clock.timed(
                 "persons", persons.resolve(self.session, self.keyset, mapped)
             )
+            if self.growth is not None:
+                self.growth.wrote("persons", created)
             common = {
                 "organisation": self.organisation,
                 "batch_id": self.batch_id,
@@ -258,6 +257,8 @@ class Ingestion:
                     for r in outcome.rejections
                 ],
             )
+        if self.growth is not None:
+            self.growth.wrote(RECORD_TABLES[self.mapping.record], outcome.inserted)
         counts.rows += len(chunk)
         counts.inserted += outcome.inserted
         counts.updated += outcome.updated
