@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import SecretStr, ValidationError
 
@@ -45,6 +45,47 @@ class Mapped:
     """The record's id within its source (source record id or source event id)."""
     fingerprint: str
     """SHA-256 of the row's canonical content: equal fingerprints mean nothing changed."""
+
+
+class Staged(NamedTuple):
+    """A mapped row in plain values: what the store needs of it, cheap to build, to send to
+    another process and to read. The hub's bulk pipeline works on these; `Mapped` keeps the
+    canonical models for everything else."""
+
+    row: int
+    location: str
+    rrn: str
+    """The 13 canonical digits: only ever sealed or blind-indexed (hub.vault)."""
+    name: str
+    birth_date: dt.date
+    sex: str
+    region_code: str
+    household_id: str | None
+    key: str
+    fingerprint: str
+    record: dict[str, Any]
+    """The validated canonical record's fields (its model's `__dict__`, not a copy)."""
+
+    @classmethod
+    def of(cls, mapped: Mapped) -> Staged:
+        person = mapped.person
+        return cls(
+            mapped.row,
+            mapped.location,
+            mapped.rrn.canonical(),
+            person.name,
+            person.birth_date,
+            person.sex,
+            person.region_code,
+            person.household_id,
+            mapped.key,
+            mapped.fingerprint,
+            mapped.record.__dict__,
+        )
+
+    def __repr__(self) -> str:
+        # The tuple's own repr would print the RRN and the name.
+        return f"Staged(row={self.row}, location={self.location!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +191,13 @@ class Mapper:
     def map(self, raw: RawRow) -> Mapped | Rejection:
         try:
             return self._map(raw)
+        except _Reject as problem:
+            return Rejection(raw.number, raw.location, problem.field, problem.reason)
+
+    def stage(self, raw: RawRow) -> Staged | Rejection:
+        """`map`, with an accepted row flattened for the bulk pipeline (hub.ingest)."""
+        try:
+            return Staged.of(self._map(raw))
         except _Reject as problem:
             return Rejection(raw.number, raw.location, problem.field, problem.reason)
 

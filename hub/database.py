@@ -58,7 +58,24 @@ async def bulk_insert(
     *,
     skip_conflicts_on: Sequence[str] = (),
 ) -> int:
-    """Insert many rows fast, inside the session's transaction.
+    """`copy_rows` for rows given as dicts (all with the same keys, in the same order)."""
+    if not rows:
+        return 0
+    columns = list(rows[0])
+    records = [tuple(row[c] for c in columns) for row in rows]
+    return await copy_rows(session, table, columns, records, skip_conflicts_on=skip_conflicts_on)
+
+
+async def copy_rows(
+    session: AsyncSession,
+    table: Table,
+    columns: Sequence[str],
+    records: Sequence[tuple[Any, ...]],
+    *,
+    skip_conflicts_on: Sequence[str] = (),
+) -> int:
+    """Insert many rows fast, inside the session's transaction: one tuple per row, its values
+    in the order of `columns`.
 
     PostgreSQL: binary COPY through asyncpg. SQLite: one prepared INSERT run with executemany
     on the driver, each column's SQLAlchemy bind processor applied once per value. Both skip the
@@ -69,9 +86,9 @@ async def bulk_insert(
     PostgreSQL they go through a temporary staging table, since COPY has no ON CONFLICT.
     Returns how many rows were inserted.
     """
-    if not rows:
+    if not records:
         return 0
-    columns = list(rows[0])
+    columns = list(columns)
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None
@@ -81,12 +98,12 @@ async def bulk_insert(
     )
     if connection.dialect.name == "postgresql":
         # asyncpg's COPY encodes json columns from text; every other value goes as it is.
-        as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
+        as_json = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
         if as_json:
-            rows = [
-                {c: _json_text(v) if c in as_json else v for c, v in row.items()} for row in rows
+            records = [
+                tuple(_json_text(v) if i in as_json else v for i, v in enumerate(record))
+                for record in records
             ]
-        records = [tuple(row[c] for c in columns) for row in rows]
         if not conflict:
             await raw.copy_records_to_table(table.name, records=records, columns=columns)
             return len(records)
@@ -102,17 +119,18 @@ async def bulk_insert(
         )
         return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 <rows>"
     processors = [table.c[c].type.bind_processor(connection.dialect) for c in columns]
-    params = [
-        tuple(
-            value if process is None or value is None else process(value)
-            for process, value in zip(processors, (row[c] for c in columns), strict=True)
-        )
-        for row in rows
-    ]
+    if any(processors):
+        records = [
+            tuple(
+                value if process is None or value is None else process(value)
+                for process, value in zip(processors, record, strict=True)
+            )
+            for record in records
+        ]
     marks = ", ".join("?" for _ in columns)
     # Identifiers come from the table's own metadata, values go as parameters.
     insert = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}){conflict}'  # noqa: S608
-    cursor = await raw.executemany(insert, params)
+    cursor = await raw.executemany(insert, records)
     return int(cursor.rowcount)
 
 

@@ -3,7 +3,8 @@
 One SELECT finds every known person of the chunk (under every usable blind-index key); one bulk
 INSERT … ON CONFLICT DO NOTHING creates the rest (so two ingestions creating the same person
 at once both end with the one row). Only if some were created meanwhile by someone else does
-one more SELECT read back their ids.
+one more SELECT read back their ids. Digests and seals are computed in bulk (hub.vault's
+`index_many` and `encrypt_many`): per row, that is the whole of this stage's Python.
 """
 
 from __future__ import annotations
@@ -14,13 +15,29 @@ from collections.abc import Iterable
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.mapper import Mapped
-from hub.database import bulk_insert, one_of
+from connectors.mapper import Staged
+from hub.database import copy_rows, one_of
 from hub.kit.clock import utcnow
 from hub.kit.ids import new_uuids
 from hub.records.models import Person
-from hub.records.repository import seal
-from hub.vault import KeySet, blind_index, candidates
+from hub.records.repository import COLUMN, TABLE
+from hub.vault import KeyPurpose, KeySet, encrypt_many, index_many
+
+_COLUMNS = (
+    "id",
+    "rrn_kid",
+    "rrn_sealed",
+    "rrn_index_kid",
+    "rrn_index",
+    "name",
+    "birth_date",
+    "sex",
+    "region_code",
+    "household_id",
+    "civil_status",
+    "created_at",
+    "updated_at",
+)
 
 
 async def _known(
@@ -46,51 +63,63 @@ async def _known(
 
 
 async def resolve(
-    session: AsyncSession, keyset: KeySet, rows: Iterable[Mapped]
+    session: AsyncSession, keyset: KeySet, rows: Iterable[Staged]
 ) -> tuple[dict[str, uuid.UUID], int]:
     """Person id per canonical RRN for every row, creating persons that are new; and how many
     were created."""
-    first: dict[str, Mapped] = {}
+    first: dict[str, Staged] = {}
     for row in rows:
-        first.setdefault(row.rrn.canonical(), row)
-    wanted = {
-        (index.kid, index.digest): rrn
-        for rrn, row in first.items()
-        for index in candidates(keyset, row.rrn)
-    }
+        first.setdefault(row.rrn, row)
+    digits = list(first)
+    wanted: dict[tuple[str, bytes], str] = {}
+    # Every usable key, primary first: during a re-index a person may carry either digest.
+    for key in keyset.keys_for(KeyPurpose.BLIND_INDEX):
+        kid, digests = index_many(keyset, digits, key.kid)
+        wanted.update(((kid, digest), rrn) for digest, rrn in zip(digests, digits, strict=True))
     known = await _known(session, wanted)
     new = [row for rrn, row in first.items() if rrn not in known]
     inserted = 0
     if new:
         now = utcnow()
-        values = []
-        for row, person_id in zip(new, new_uuids(len(new)), strict=True):
-            sealed = seal(keyset, person_id, row.rrn)
-            index = blind_index(keyset, row.rrn)
-            values.append(
-                {
-                    "id": person_id,
-                    "rrn_kid": sealed.kid,
-                    "rrn_sealed": sealed.blob,
-                    "rrn_index_kid": index.kid,
-                    "rrn_index": index.digest,
-                    "name": row.person.name,
-                    "birth_date": row.rrn.birth_date,
-                    "sex": row.rrn.sex,
-                    "region_code": row.person.region_code,
-                    "household_id": row.person.household_id,
-                    "civil_status": "alive",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        inserted = await bulk_insert(
-            session, Person.__table__, values, skip_conflicts_on=("rrn_index_kid", "rrn_index")
+        ids = new_uuids(len(new))
+        new_digits = [row.rrn for row in new]
+        sealed = encrypt_many(
+            keyset,
+            [rrn.encode("ascii") for rrn in new_digits],
+            table=TABLE,
+            column=COLUMN,
+            row_ids=ids,
         )
-        if inserted == len(values):
+        index_kid, digests = index_many(keyset, new_digits)
+        records = [
+            (
+                person_id,
+                seal.kid,
+                seal.blob,
+                index_kid,
+                digest,
+                row.name,
+                row.birth_date,
+                row.sex,
+                row.region_code,
+                row.household_id,
+                "alive",
+                now,
+                now,
+            )
+            for row, person_id, seal, digest in zip(new, ids, sealed, digests, strict=True)
+        ]
+        inserted = await copy_rows(
+            session,
+            Person.__table__,
+            _COLUMNS,
+            records,
+            skip_conflicts_on=("rrn_index_kid", "rrn_index"),
+        )
+        if inserted == len(records):
             known |= {
-                row.rrn.canonical(): (value["id"], value["household_id"])
-                for row, value in zip(new, values, strict=True)
+                row.rrn: (person_id, row.household_id)
+                for row, person_id in zip(new, ids, strict=True)
             }
         else:  # someone else created some of them meanwhile: read back who is who
             known |= await _known(
@@ -98,9 +127,9 @@ async def resolve(
             )
     # A person first seen without a household gets one from a later source that knows it.
     households = [
-        {"id": known[rrn][0], "household_id": row.person.household_id}
+        {"id": known[rrn][0], "household_id": row.household_id}
         for rrn, row in first.items()
-        if known[rrn][1] is None and row.person.household_id
+        if known[rrn][1] is None and row.household_id
     ]
     if households:
         await session.execute(update(Person), households)

@@ -19,7 +19,7 @@ from typing import BinaryIO, TypeVar
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.mapper import Mapped, Mapper, Rejection
+from connectors.mapper import Mapper, Rejection, Staged
 from connectors.mapping import Mapping, RecordKind
 from connectors.readers import read
 from connectors.readers.base import RawRow
@@ -75,10 +75,10 @@ class Counts:
     """Of those, the ones that were stored before: their findings are revisited."""
 
 
-def _next_chunk(rows: Iterator[RawRow], mapper: Mapper, size: int) -> list[Mapped | Rejection]:
-    chunk: list[Mapped | Rejection] = []
+def _next_chunk(rows: Iterator[RawRow], mapper: Mapper, size: int) -> list[Staged | Rejection]:
+    chunk: list[Staged | Rejection] = []
     for raw in rows:
-        chunk.append(mapper.map(raw))
+        chunk.append(mapper.stage(raw))
         if len(chunk) >= size:
             break
     return chunk
@@ -157,7 +157,7 @@ class Ingestion:
 
     async def _threaded_chunks(
         self, stream: BinaryIO
-    ) -> AsyncIterator[tuple[list[Mapped | Rejection], int | None]]:
+    ) -> AsyncIterator[tuple[list[Staged | Rejection], int | None]]:
         """Map in a worker thread, one chunk ahead of the writer, so the two overlap."""
         mapper = Mapper(self.mapping, self.catalogue, self.organisation, now=self.now)
         rows = read(stream, self.mapping.format, required=self.mapping.required_columns)
@@ -204,13 +204,13 @@ class Ingestion:
         return f"ingest:{self.batch_id}"
 
     async def _store(
-        self, chunk: list[Mapped | Rejection], counts: Counts, clock: Stopwatch
+        self, chunk: list[Staged | Rejection], counts: Counts, clock: Stopwatch
     ) -> None:
-        mapped = [item for item in chunk if isinstance(item, Mapped)]
+        mapped = [item for item in chunk if isinstance(item, Staged)]
         outcome = Outcome(rejections=[item for item in chunk if isinstance(item, Rejection)])
         if mapped:
             if self.mapping.record is RecordKind.ENROLMENT:
-                counts.programmes.update(row.record.programme for row in mapped)  # type: ignore[union-attr]
+                counts.programmes.update(row.record["programme"] for row in mapped)
             people, created = await clock.timed(
                 "persons", persons.resolve(self.session, self.keyset, mapped)
             )
