@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -185,7 +187,15 @@ class Mapper:
         self.organisation = organisation
         self.now = now
         self.today = now.date()
-        self._names = sorted(n for n in mapping.fields if n != "rrn")
+        names = sorted(n for n in mapping.fields if n != "rrn")
+        # The fingerprint's text is "name=value" per field, sorted by name, joined by \x1f,
+        # after the RRN. One %-template and one itemgetter build it in C: the same text as
+        # formatting each field (`str` of a date, an int or None), at a fraction of the cost.
+        self._content = "\x1f".join(f"{name.replace('%', '%%')}=%s" for name in names)
+        getter = operator.itemgetter(*names)
+        self._content_values: Callable[[dict[str, Any]], tuple[Any, ...]] = (
+            getter if len(names) > 1 else lambda values: (getter(values),)
+        )
         self._plans = tuple(_FieldPlan.of(name, f) for name, f in mapping.fields.items())
 
     def map(self, raw: RawRow) -> Mapped | Rejection:
@@ -267,7 +277,7 @@ class Mapper:
             where = ".".join(str(p) for p in error["loc"]) or "row"
             raise _Reject(where, error["msg"].removeprefix("Value error, ")) from None
         # The row's canonical content: its mapped values (codes translated, dates parsed).
-        content = "\x1f".join(f"{name}={values[name]}" for name in self._names)
+        content = self._content % self._content_values(values)
         fingerprint = hashlib.sha256((rrn.canonical() + content).encode()).hexdigest()
         return Mapped(raw.number, raw.location, rrn, person, record, key, fingerprint)
 

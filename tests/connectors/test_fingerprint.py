@@ -1,0 +1,81 @@
+"""A row's fingerprint decides whether a re-sent record changed (hub.ingest.records), and
+stored fingerprints must keep matching after an upgrade: the text hashed is the canonical
+RRN followed by "name=value" for each mapped field but the RRN, sorted by name and joined by
+\\x1f, each value as `str` gives it. Checked here against that formula, written out plainly,
+over every golden file; and the flat form the pipeline uses carries the same values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from connectors.mapper import Mapped, Mapper, Rejection, Staged
+from connectors.readers import read
+from connectors.registry import load_mappings
+from schemas.catalogue import load_catalogue
+
+GOLDEN = Path(__file__).parent / "golden"
+NOW = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+EXPECTED = sorted(GOLDEN.glob("*.expected.json"))
+
+
+def _formula(rrn: str, values: dict[str, object]) -> str:
+    content = "\x1f".join(f"{name}={values[name]}" for name in sorted(values) if name != "rrn")
+    return hashlib.sha256((rrn + content).encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "expected_path", EXPECTED, ids=lambda p: p.name.removesuffix(".expected.json")
+)
+def test_fingerprint_is_the_documented_formula(expected_path: Path) -> None:
+    catalogue = load_catalogue()
+    expected = json.loads(expected_path.read_text("utf-8"))
+    native = GOLDEN / expected_path.name.removesuffix(".expected.json")
+    mapping = load_mappings(catalogue)[expected["source"]]
+    mapper = Mapper(mapping, catalogue, expected["organisation"], now=NOW)
+    checked = 0
+    with native.open("rb") as stream:
+        for raw in read(stream, mapping.format, required=mapping.required_columns):
+            mapped = mapper.map(raw)
+            staged = mapper.stage(raw)
+            if isinstance(mapped, Rejection):
+                assert staged == mapped
+                continue
+            assert isinstance(mapped, Mapped)
+            assert isinstance(staged, Staged)
+            values = mapper._values(raw)
+            assert mapped.fingerprint == _formula(mapped.rrn.canonical(), values)
+            assert staged.fingerprint == mapped.fingerprint
+            assert staged.rrn == mapped.rrn.canonical()
+            assert staged.record == mapped.record.model_dump()
+            assert (staged.name, staged.birth_date, staged.sex) == (
+                mapped.person.name,
+                mapped.person.birth_date,
+                mapped.person.sex,
+            )
+            checked += 1
+    assert checked > 0
+
+
+def test_the_flat_form_does_not_print_personal_data() -> None:
+    staged = Staged(
+        row=3,
+        location="line 4",
+        rrn="8001011234567",
+        name="홍길동",
+        birth_date=dt.date(1980, 1, 1),
+        sex="male",
+        region_code="11110",
+        household_id="H-1",
+        key="R-1",
+        fingerprint="0" * 64,
+        record={},
+    )
+    shown = f"{staged!r} {staged!s}"
+    assert "8001011234567" not in shown
+    assert "홍길동" not in shown
+    assert "line 4" in shown
