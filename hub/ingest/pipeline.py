@@ -38,7 +38,7 @@ from hub.vault import KeySet
 from schemas.catalogue import Catalogue
 
 CHUNK_ROWS = 2000
-DUPLICATE_ROWS = 20_000
+DUPLICATE_ROWS = 100_000
 """Enrolments written before the duplicate rules look at them (hub.duplicates.ingested). A
 rule's query costs nearly as much for one chunk's ids as for ten chunks', so the rules run
 every ten chunks and at the end of the file: still in the file's transaction, so a finding
