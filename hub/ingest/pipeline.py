@@ -40,9 +40,11 @@ from schemas.catalogue import Catalogue
 CHUNK_ROWS = 2000
 DUPLICATE_ROWS = 100_000
 """Enrolments written before the duplicate rules look at them (hub.duplicates.ingested). A
-rule's query costs nearly as much for one chunk's ids as for ten chunks', so the rules run
-every ten chunks and at the end of the file: still in the file's transaction, so a finding
-commits with the enrolment that causes it (benchmarks/RESULTS.md, issue 6)."""
+rule's query costs nearly as much for one chunk's ids as for fifty chunks' (on a large table
+it scans the rule's programmes either way), so the rules run every fifty chunks and at the end
+of the file: still in the file's transaction, so a finding commits with the enrolment that
+causes it (benchmarks/RESULTS.md, issues 3 and 6). The ids waiting are held in memory, about
+15 MB at this size."""
 RECORD_TABLES = {
     RecordKind.ENROLMENT: "enrolments",
     RecordKind.ATTRIBUTE: "attribute_facts",
