@@ -2,11 +2,17 @@
 the writing (the parent's Python plus the database) run on separate cores instead of taking
 turns under one interpreter lock.
 
-The child is spawned, not forked: the parent runs threads (a server, database drivers), and a
-forked child could inherit a lock one of them held. Chunks travel through a bounded queue
+The child is not forked from the parent: the parent runs threads (a server, database drivers),
+and a forked child could inherit a lock one of them held. It is forked from multiprocessing's
+fork server instead, a single-threaded process started once per parent that has already
+imported this module (and the program's main module): a child is ready in milliseconds, where a
+spawned one took about a second to import the mapping code again for every file. Where there is
+no fork server (not on Linux) it is spawned. Chunks travel through a bounded queue
 (at most a few chunks in flight, so memory stays bounded) as plain values
 (`connectors.mapper.Staged`): the child validated them through the canonical models, and the
-parent writes them without rebuilding any model.
+parent writes them without rebuilding any model. The child also identifies each chunk's
+persons (hub.ingest.identities), so it holds the blind-index and RRN-sealing secrets
+(`RrnSealer`), passed to it through the spawn pipe and never written anywhere.
 A structural error in the file crosses the queue as data and is raised again in the parent.
 """
 
@@ -14,20 +20,23 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import multiprocessing
 import queue as queues
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from connectors.mapper import Mapper, Rejection, Staged
+from connectors.mapper import Mapper
 from connectors.mapping import Mapping
 from connectors.readers import read
 from connectors.readers.base import FileStructureError
+from hub.ingest.chunks import Chunk, next_chunk
+from hub.vault import RrnSealer
 from schemas.catalogue import load_catalogue
 
-MIN_BYTES = 4 << 20
-"""Files smaller than this are mapped in a thread: a child costs about a second to start."""
+MIN_BYTES = 1 << 20
+"""Files smaller than this are mapped in a thread."""
 IN_FLIGHT = 3
 
 
@@ -37,22 +46,18 @@ def _child(
     catalogue_dir: str | None,
     organisation: str,
     now: dt.datetime,
+    sealer: RrnSealer,
     chunk_rows: int,
     out: Any,
 ) -> None:
-    """Runs in the child: read, map, and send chunks; then None (done) or an error."""
+    """Runs in the child: read, map, identify and send chunks; then None (done) or an error."""
     try:
         catalogue = load_catalogue(Path(catalogue_dir) if catalogue_dir else None)
         mapper = Mapper(mapping, catalogue, organisation, now=now)
-        chunk: list[Staged | Rejection] = []
         with open(path, "rb") as stream:
-            for raw in read(stream, mapping.format, required=mapping.required_columns):
-                chunk.append(mapper.stage(raw))
-                if len(chunk) >= chunk_rows:
-                    out.put(("chunk", (chunk, stream.tell())))
-                    chunk = []
-            if chunk:
-                out.put(("chunk", (chunk, stream.tell())))
+            rows = read(stream, mapping.format, required=mapping.required_columns)
+            while chunk := next_chunk(rows, mapper, sealer, chunk_rows):
+                out.put(("chunk", chunk._replace(position=stream.tell())))
         out.put(("done", None))
     except FileStructureError as exc:
         out.put(("structure", (exc.message, exc.location)))
@@ -66,11 +71,12 @@ async def mapped_chunks(
     catalogue_dir: Path | None,
     organisation: str,
     now: dt.datetime,
+    sealer: RrnSealer,
     chunk_rows: int,
-) -> AsyncIterator[tuple[list[Staged | Rejection], int | None]]:
-    """The file's rows, mapped in a child process, a chunk at a time, each with the byte
-    position the child had read to (for progress)."""
-    context = multiprocessing.get_context("spawn")
+) -> AsyncIterator[Chunk]:
+    """The file's rows, mapped and identified in a child process, a chunk at a time, each
+    with the byte position the child had read to (for progress)."""
+    context = _context()
     out = context.Queue(maxsize=IN_FLIGHT)
     child = context.Process(
         target=_child,
@@ -80,6 +86,7 @@ async def mapped_chunks(
             str(catalogue_dir) if catalogue_dir else None,
             organisation,
             now,
+            sealer,
             chunk_rows,
             out,
         ),
@@ -102,6 +109,17 @@ async def mapped_chunks(
             child.terminate()
         child.join(timeout=10)
         out.close()
+
+
+@functools.cache
+def _context() -> Any:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # "__main__" too: a child re-imports the program's main module unless the server already
+    # did (multiprocessing.spawn), and for `hub` that module imports the whole CLI.
+    context.set_forkserver_preload(["__main__", __name__])
+    return context
 
 
 def _receive(out: Any, child: Any) -> tuple[str, Any]:

@@ -3,8 +3,8 @@
 One SELECT finds every known person of the chunk (under every usable blind-index key); one bulk
 INSERT … ON CONFLICT DO NOTHING creates the rest (so two ingestions creating the same person
 at once both end with the one row). Only if some were created meanwhile by someone else does
-one more SELECT read back their ids. Digests and seals are computed in bulk (hub.vault's
-`index_many` and `encrypt_many`): per row, that is the whole of this stage's Python.
+one more SELECT read back their ids. The digests, the new persons' ids and their sealed RRNs
+come ready with the chunk (hub.ingest.identities).
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.mapper import Staged
 from hub.database import copy_rows, one_of
+from hub.ingest.identities import People
 from hub.kit.clock import utcnow
-from hub.kit.ids import new_uuids
 from hub.records.models import Person
-from hub.records.repository import COLUMN, TABLE
-from hub.vault import KeyPurpose, KeySet, encrypt_many, index_many
 
 _COLUMNS = (
     "id",
@@ -63,52 +61,44 @@ async def _known(
 
 
 async def resolve(
-    session: AsyncSession, keyset: KeySet, rows: Iterable[Staged]
+    session: AsyncSession, rows: Iterable[Staged], people: People
 ) -> tuple[dict[str, uuid.UUID], int]:
     """Person id per canonical RRN for every row, creating persons that are new; and how many
-    were created."""
+    were created. `people` holds the rows' digests and would-be new persons
+    (hub.ingest.identities)."""
     first: dict[str, Staged] = {}
     for row in rows:
         first.setdefault(row.rrn, row)
-    digits = list(first)
     wanted: dict[tuple[str, bytes], str] = {}
-    # Every usable key, primary first: during a re-index a person may carry either digest.
-    for key in keyset.keys_for(KeyPurpose.BLIND_INDEX):
-        kid, digests = index_many(keyset, digits, key.kid)
-        wanted.update(((kid, digest), rrn) for digest, rrn in zip(digests, digits, strict=True))
+    for kid, digests in people.digests:  # every usable key: a re-index may be under way
+        wanted.update(zip(((kid, digest) for digest in digests), people.rrns, strict=True))
     known = await _known(session, wanted)
-    new = [row for rrn, row in first.items() if rrn not in known]
+    new = [(i, rrn) for i, rrn in enumerate(people.rrns) if rrn not in known]
     inserted = 0
     if new:
         now = utcnow()
-        ids = new_uuids(len(new))
-        new_digits = [row.rrn for row in new]
-        sealed = encrypt_many(
-            keyset,
-            [rrn.encode("ascii") for rrn in new_digits],
-            table=TABLE,
-            column=COLUMN,
-            row_ids=ids,
-        )
-        index_kid, digests = index_many(keyset, new_digits)
-        records = [
-            (
-                person_id,
-                seal.kid,
-                seal.blob,
-                index_kid,
-                digest,
-                row.name,
-                row.birth_date,
-                row.sex,
-                row.region_code,
-                row.household_id,
-                "alive",
-                now,
-                now,
+        index_kid, digests = people.digests[0]  # the primary key's
+        ids = [people.id_of(i) for i, _ in new]
+        records = []
+        for (i, rrn), person_id in zip(new, ids, strict=True):
+            row = first[rrn]
+            records.append(
+                (
+                    person_id,
+                    people.seal_kid,
+                    people.sealed[i],
+                    index_kid,
+                    digests[i],
+                    row.name,
+                    row.birth_date,
+                    row.sex,
+                    row.region_code,
+                    row.household_id,
+                    "alive",
+                    now,
+                    now,
+                )
             )
-            for row, person_id, seal, digest in zip(new, ids, sealed, digests, strict=True)
-        ]
         inserted = await copy_rows(
             session,
             Person.__table__,
@@ -118,8 +108,8 @@ async def resolve(
         )
         if inserted == len(records):
             known |= {
-                row.rrn: (person_id, row.household_id)
-                for row, person_id in zip(new, ids, strict=True)
+                rrn: (person_id, first[rrn].household_id)
+                for (_, rrn), person_id in zip(new, ids, strict=True)
             }
         else:  # someone else created some of them meanwhile: read back who is who
             known |= await _known(

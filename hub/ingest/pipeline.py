@@ -11,7 +11,7 @@ import asyncio
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -22,19 +22,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectors.mapper import Mapper, Rejection, Staged
 from connectors.mapping import Mapping, RecordKind
 from connectors.readers import read
-from connectors.readers.base import RawRow
 from hub.catalogue.models import Programme
 from hub.database import bulk_insert
 from hub.duplicates import announce
 from hub.duplicates.ingested import find_for_enrolments
 from hub.duplicates.revisit import revisit
 from hub.ingest import persons
+from hub.ingest.chunks import Chunk, next_chunk
 from hub.ingest.mapping_process import MIN_BYTES, mapped_chunks
 from hub.ingest.models import IngestRejection
 from hub.ingest.records import Outcome, write_enrolments, write_events, write_facts
 from hub.ingest.statistics import Growth
 from hub.kit.errors import ServiceUnavailable
-from hub.vault import KeySet
+from hub.records.repository import COLUMN as RRN_COLUMN
+from hub.records.repository import TABLE as PERSON_TABLE
+from hub.vault import KeySet, RrnSealer
 from schemas.catalogue import Catalogue
 
 CHUNK_ROWS = 2000
@@ -75,15 +77,6 @@ class Counts:
     """Enrolments written (id → programme) that the duplicate rules have not yet seen."""
     changed: dict[uuid.UUID, str] = field(default_factory=dict)
     """Of those, the ones that were stored before: their findings are revisited."""
-
-
-def _next_chunk(rows: Iterator[RawRow], mapper: Mapper, size: int) -> list[Staged | Rejection]:
-    chunk: list[Staged | Rejection] = []
-    for raw in rows:
-        chunk.append(mapper.stage(raw))
-        if len(chunk) >= size:
-            break
-    return chunk
 
 
 class Stopwatch:
@@ -133,43 +126,46 @@ class Ingestion:
             await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
             tables = ("persons", RECORD_TABLES[self.mapping.record])
             self.growth = await Growth.of(self.session, tables)
+        sealer = RrnSealer.of(self.keyset, table=PERSON_TABLE, column=RRN_COLUMN)
         if path is not None and path.stat().st_size >= process_from_bytes:  # noqa: ASYNC240
             chunks = mapped_chunks(
-                path, self.mapping, catalogue_dir, self.organisation, self.now, CHUNK_ROWS
+                path, self.mapping, catalogue_dir, self.organisation, self.now, sealer, CHUNK_ROWS
             )
         else:
-            chunks = self._threaded_chunks(stream)
+            chunks = self._threaded_chunks(stream, sealer)
         counts = Counts()
         clock = Stopwatch(counts.timings)
         iterator = aiter(chunks)
         while True:
             try:
-                chunk, position = await clock.timed("wait_for_mapping", anext(iterator))
+                chunk = await clock.timed("wait_for_mapping", anext(iterator))
             except StopAsyncIteration:
                 break
             await self._store(chunk, counts, clock)
             if self.growth is not None:
                 await clock.timed("analyze", self.growth.refresh(self.session))
             if on_progress is not None:
-                on_progress(counts.rows, position)
+                on_progress(counts.rows, chunk.position)
         await clock.timed("duplicates", self._find_duplicates(counts))
         await announce.publish_found_by(self.session, self.found_by, now=self.now)
         await self._check_programmes(counts.programmes)
         return counts
 
-    async def _threaded_chunks(
-        self, stream: BinaryIO
-    ) -> AsyncIterator[tuple[list[Staged | Rejection], int | None]]:
+    async def _threaded_chunks(self, stream: BinaryIO, sealer: RrnSealer) -> AsyncIterator[Chunk]:
         """Map in a worker thread, one chunk ahead of the writer, so the two overlap."""
         mapper = Mapper(self.mapping, self.catalogue, self.organisation, now=self.now)
         rows = read(stream, self.mapping.format, required=self.mapping.required_columns)
-        upcoming = asyncio.ensure_future(asyncio.to_thread(_next_chunk, rows, mapper, CHUNK_ROWS))
+
+        def ahead() -> asyncio.Future[Chunk | None]:
+            return asyncio.ensure_future(
+                asyncio.to_thread(next_chunk, rows, mapper, sealer, CHUNK_ROWS)
+            )
+
+        upcoming = ahead()
         try:
             while chunk := await upcoming:
-                upcoming = asyncio.ensure_future(
-                    asyncio.to_thread(_next_chunk, rows, mapper, CHUNK_ROWS)
-                )
-                yield chunk, None
+                upcoming = ahead()
+                yield chunk
         finally:
             await asyncio.gather(upcoming, return_exceptions=True)
 
@@ -205,16 +201,14 @@ class Ingestion:
     def found_by(self) -> str:
         return f"ingest:{self.batch_id}"
 
-    async def _store(
-        self, chunk: list[Staged | Rejection], counts: Counts, clock: Stopwatch
-    ) -> None:
-        mapped = [item for item in chunk if isinstance(item, Staged)]
-        outcome = Outcome(rejections=[item for item in chunk if isinstance(item, Rejection)])
+    async def _store(self, chunk: Chunk, counts: Counts, clock: Stopwatch) -> None:
+        mapped = [item for item in chunk.items if isinstance(item, Staged)]
+        outcome = Outcome(rejections=[item for item in chunk.items if isinstance(item, Rejection)])
         if mapped:
             if self.mapping.record is RecordKind.ENROLMENT:
                 counts.programmes.update(row.record["programme"] for row in mapped)
             people, created = await clock.timed(
-                "persons", persons.resolve(self.session, self.keyset, mapped)
+                "persons", persons.resolve(self.session, mapped, chunk.people)
             )
             if self.growth is not None:
                 self.growth.wrote("persons", created)
@@ -261,7 +255,7 @@ class Ingestion:
             )
         if self.growth is not None:
             self.growth.wrote(RECORD_TABLES[self.mapping.record], outcome.inserted)
-        counts.rows += len(chunk)
+        counts.rows += len(chunk.items)
         counts.inserted += outcome.inserted
         counts.updated += outcome.updated
         counts.unchanged += outcome.unchanged

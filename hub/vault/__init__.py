@@ -7,8 +7,9 @@ the database (`keyset`) and rotate by kid. This package imports only `cryptograp
 the standard library and `schemas`.
 """
 
-from hub.vault.blind_index import BlindIndex, blind_index, candidates, index_many
-from hub.vault.cipher import Sealed, decrypt, encrypt, encrypt_many, reencrypt
+from hub.vault.blind_index import BlindIndex, blind_index, candidates
+from hub.vault.bulk import RrnSealer
+from hub.vault.cipher import Sealed, decrypt, encrypt, reencrypt
 from hub.vault.errors import DecryptionError, KeySetError, UnknownKey, VaultError
 from hub.vault.key import Key, KeyPurpose, KeyStatus
 from hub.vault.keyset import KeySet, LogSigningKey, TokenSigningKey
@@ -23,6 +24,7 @@ __all__ = [
     "KeySetError",
     "KeyStatus",
     "LogSigningKey",
+    "RrnSealer",
     "Sealed",
     "TokenSigningKey",
     "UnknownKey",
@@ -31,8 +33,6 @@ __all__ = [
     "candidates",
     "decrypt",
     "encrypt",
-    "encrypt_many",
-    "index_many",
     "log_subject_ref",
     "reencrypt",
     "subject_ref",

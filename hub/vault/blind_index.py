@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -23,7 +22,7 @@ from hub.vault.key import KeyPurpose
 from hub.vault.keyset import KeySet
 from schemas.identifiers import ResidentRegistrationNumber
 
-__all__ = ["BlindIndex", "blind_index", "candidates", "index_many"]
+__all__ = ["BlindIndex", "blind_index", "candidates"]
 
 _LABEL: Final = b"hub.v1.blind-index|"
 DIGEST_BYTES: Final = 32
@@ -56,23 +55,3 @@ def candidates(keyset: KeySet, rrn: ResidentRegistrationNumber) -> tuple[BlindIn
     return tuple(
         blind_index(keyset, rrn, key.kid) for key in keyset.keys_for(KeyPurpose.BLIND_INDEX)
     )
-
-
-def index_many(
-    keyset: KeySet, canonical: Sequence[str], kid: str | None = None
-) -> tuple[str, list[bytes]]:
-    """The bulk form of `blind_index` for ingestion: the kid and each RRN's digest under one key
-    (the primary, or `kid`), with one key lookup per call and the one-shot C HMAC.
-
-    `canonical` holds RRNs already parsed into their 13 canonical digits
-    (`ResidentRegistrationNumber.canonical()`); anything else is refused, since another
-    spelling of the same number would get another digest.
-    """
-    key = keyset.resolve(KeyPurpose.BLIND_INDEX, kid)
-    secret = key.secret_bytes()
-    out = []
-    for digits in canonical:
-        if len(digits) != 13 or not digits.isascii() or not digits.isdigit():
-            raise ValueError("an RRN must be given as its 13 canonical digits")
-        out.append(hmac.digest(secret, _LABEL + digits.encode("ascii"), "sha256"))
-    return key.kid, out

@@ -20,10 +20,8 @@ RRN as another's) fails authentication; binding the kid stops a kid being swappe
 from __future__ import annotations
 
 import functools
-import os
 import secrets
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -34,15 +32,7 @@ from hub.vault.errors import DecryptionError, KeySetError
 from hub.vault.key import KeyPurpose
 from hub.vault.keyset import KeySet
 
-__all__ = [
-    "RowId",
-    "Sealed",
-    "associated_data",
-    "decrypt",
-    "encrypt",
-    "encrypt_many",
-    "reencrypt",
-]
+__all__ = ["RowId", "Sealed", "associated_data", "decrypt", "encrypt", "reencrypt"]
 
 NONCE_BYTES: Final = 12
 TAG_BYTES: Final = 16
@@ -102,31 +92,6 @@ def encrypt(keyset: KeySet, plaintext: bytes, *, table: str, column: str, row_id
     nonce = secrets.token_bytes(NONCE_BYTES)
     aad = associated_data(table=table, column=column, row_id=row_id, kid=key.kid)
     return Sealed(key.kid, nonce + _aead(key.secret_bytes()).encrypt(nonce, plaintext, aad))
-
-
-def encrypt_many(
-    keyset: KeySet,
-    plaintexts: Sequence[bytes],
-    *,
-    table: str,
-    column: str,
-    row_ids: Sequence[RowId],
-) -> list[Sealed]:
-    """The bulk form of `encrypt` (ingestion seals hundreds of thousands of RRNs): one key
-    lookup, and every nonce from one read of the system's random source, since one
-    `secrets.token_bytes` per value costs more than the sealing itself. The nonces are still
-    96 independent random bits each (SP 800-38D §8.2.2)."""
-    if len(plaintexts) != len(row_ids):
-        raise ValueError("one row id per plaintext")
-    key = keyset.primary(KeyPurpose.RRN_ENCRYPTION)
-    aead = _aead(key.secret_bytes())
-    pool = os.urandom(NONCE_BYTES * len(plaintexts))
-    sealed = []
-    for i, (plaintext, row_id) in enumerate(zip(plaintexts, row_ids, strict=True)):
-        nonce = pool[i * NONCE_BYTES : (i + 1) * NONCE_BYTES]
-        aad = associated_data(table=table, column=column, row_id=row_id, kid=key.kid)
-        sealed.append(Sealed(key.kid, nonce + aead.encrypt(nonce, plaintext, aad)))
-    return sealed
 
 
 def _open(

@@ -1,0 +1,35 @@
+"""A chunk of a file: its rows mapped (or rejected) and its persons identified, the unit the
+pipeline writes in one go. The same function makes chunks in a worker thread (small files)
+and in the mapping process (large ones, hub.ingest.mapping_process)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from connectors.mapper import Mapper, Rejection, Staged
+from connectors.readers.base import RawRow
+from hub.ingest.identities import People, identify
+from hub.vault import RrnSealer
+
+
+class Chunk(NamedTuple):
+    items: list[Staged | Rejection]
+    people: People
+    """The distinct persons of the chunk's accepted rows."""
+    position: int | None = None
+    """Bytes of the file read so far, when known (for progress)."""
+
+
+def next_chunk(
+    rows: Iterator[RawRow], mapper: Mapper, sealer: RrnSealer, size: int
+) -> Chunk | None:
+    """Up to `size` rows from `rows`, mapped and identified; None when `rows` is exhausted."""
+    items: list[Staged | Rejection] = []
+    for raw in rows:
+        items.append(mapper.stage(raw))
+        if len(items) >= size:
+            break
+    if not items:
+        return None
+    return Chunk(items, identify(sealer, [i for i in items if isinstance(i, Staged)]))
