@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import gc
 import multiprocessing
 import queue as queues
 from collections.abc import AsyncIterator
@@ -32,6 +33,7 @@ from connectors.mapping import Mapping
 from connectors.readers import read
 from connectors.readers.base import FileStructureError
 from hub.ingest.chunks import Chunk, next_chunk
+from hub.kit.allocation import YOUNG_THRESHOLD
 from hub.vault import RrnSealer
 from schemas.catalogue import load_catalogue
 
@@ -52,6 +54,7 @@ def _child(
 ) -> None:
     """Runs in the child: read, map, identify and send chunks; then None (done) or an error."""
     try:
+        gc.set_threshold(YOUNG_THRESHOLD)  # this process does only bulk work (hub.kit.allocation)
         catalogue = load_catalogue(Path(catalogue_dir) if catalogue_dir else None)
         mapper = Mapper(mapping, catalogue, organisation, now=now)
         with open(path, "rb") as stream:

@@ -33,6 +33,7 @@ from hub.ingest.mapping_process import MIN_BYTES, mapped_chunks
 from hub.ingest.models import IngestRejection
 from hub.ingest.records import Outcome, write_enrolments, write_events, write_facts
 from hub.ingest.statistics import Growth
+from hub.kit.allocation import bulk_allocation
 from hub.kit.errors import ServiceUnavailable
 from hub.records.repository import COLUMN as RRN_COLUMN
 from hub.records.repository import TABLE as PERSON_TABLE
@@ -118,6 +119,17 @@ class Ingestion:
     ) -> Counts:
         """Apply the file. With `path` (the same file), a large one is mapped in a child
         process (hub.ingest.mapping_process); otherwise in a worker thread."""
+        with bulk_allocation():
+            return await self._run(stream, on_progress, path, catalogue_dir, process_from_bytes)
+
+    async def _run(
+        self,
+        stream: BinaryIO,
+        on_progress: Progress | None,
+        path: Path | None,
+        catalogue_dir: Path | None,
+        process_from_bytes: int,
+    ) -> Counts:
         postgres = self.session.bind is not None and self.session.bind.dialect.name == "postgresql"
         if postgres:
             # One file at a time: two loads that create the same new persons in different
