@@ -73,9 +73,11 @@ async def copy_rows(
     records: Sequence[tuple[Any, ...]],
     *,
     skip_conflicts_on: Sequence[str] = (),
+    json_encoded: bool = False,
 ) -> int:
     """Insert many rows fast, inside the session's transaction: one tuple per row, its values
-    in the order of `columns`.
+    in the order of `columns` (with `json_encoded`, JSON columns' values are already JSON
+    text).
 
     PostgreSQL: binary COPY through asyncpg. SQLite: one prepared INSERT run with executemany
     on the driver, each column's SQLAlchemy bind processor applied once per value. Both skip the
@@ -99,7 +101,7 @@ async def copy_rows(
     if connection.dialect.name == "postgresql":
         # asyncpg's COPY encodes json columns from text; every other value goes as it is.
         as_json = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
-        if as_json:
+        if as_json and not json_encoded:
             records = [
                 tuple(_json_text(v) if i in as_json else v for i, v in enumerate(record))
                 for record in records
@@ -118,7 +120,12 @@ async def copy_rows(
             f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"{conflict}'  # noqa: S608
         )
         return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 <rows>"
-    processors = [table.c[c].type.bind_processor(connection.dialect) for c in columns]
+    processors = [
+        None
+        if json_encoded and isinstance(table.c[c].type, JSON)
+        else table.c[c].type.bind_processor(connection.dialect)
+        for c in columns
+    ]
     if any(processors):
         records = [
             tuple(

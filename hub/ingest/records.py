@@ -10,6 +10,8 @@ are not written here: they are derived from the enrolments when read (hub.record
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -98,6 +100,12 @@ def classify(
     outcome.inserted += len(plan.inserts)
     outcome.updated += len(plan.updates)
     return plan
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _json(value: bool | int | str) -> str:
+    """A fact's value as JSON text, once per distinct value (a file repeats a handful)."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _value_key(value: bool | int | str) -> str:
@@ -215,7 +223,7 @@ def _fact_values(
     return (
         person_id,
         fact["attribute"],
-        fact["value"],
+        _json(fact["value"]),
         _value_key(fact["value"]),
         fact["valid_from"],
         fact["valid_to"],
@@ -246,10 +254,11 @@ async def write_facts(
         (fact_id, *_fact_values(row, persons[row.rrn], batch_id, now))
         for row, fact_id in zip(plan.inserts, new_uuids(len(plan.inserts)), strict=True)
     ]
-    await copy_rows(session, AttributeFact.__table__, ("id", *_FACT_COLUMNS), inserts)
+    table = AttributeFact.__table__
+    await copy_rows(session, table, ("id", *_FACT_COLUMNS), inserts, json_encoded=True)
     updates = [
         dict(zip(_FACT_COLUMNS, _fact_values(row, persons[row.rrn], batch_id, now), strict=True))
-        | {"id": fact_id}
+        | {"id": fact_id, "value": row.record["value"]}
         for fact_id, row in plan.updates
     ]
     if updates:
