@@ -106,7 +106,7 @@ class Ingestion:
     batch_id: uuid.UUID
     now: dt.datetime
     growth: Growth | None = field(default=None, init=False)
-    """What the planner's statistics describe, kept up on PostgreSQL (hub.ingest.statistics)."""
+    """What the planner's statistics describe, kept up to date (hub.ingest.statistics)."""
 
     async def run(
         self,
@@ -136,8 +136,8 @@ class Ingestion:
             # orders would each wait on the other's uncommitted rows (a deadlock). SQLite has
             # a single writer anyway. Held until this file's transaction ends.
             await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
-            tables = ("persons", RECORD_TABLES[self.mapping.record])
-            self.growth = await Growth.of(self.session, tables)
+        tables = ("persons", RECORD_TABLES[self.mapping.record])
+        self.growth = await Growth.of(self.session, tables)
         sealer = RrnSealer.of(self.keyset, table=PERSON_TABLE, column=RRN_COLUMN)
         if path is not None and path.stat().st_size >= process_from_bytes:  # noqa: ASYNC240
             chunks = mapped_chunks(
