@@ -266,6 +266,27 @@ async def test_batches_of_other_organisations_are_not_found(
     assert response.status_code == 404
 
 
+async def test_a_record_repeated_chunks_later_is_judged_against_the_first(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    """Rows 2,400 and 2,450 repeat rows 10 and 20 in a later chunk than theirs (a chunk is
+    2,000 rows): the one with other content is rejected as a conflicting repeat, the one
+    with the same content counts as unchanged, and each key is stored once."""
+    headers = await mohw_headers(ingest_api, db)
+    tag = uuid.uuid4().hex[:8]
+    rows = [f"{new_rrn()},나래,11350,,C-{tag}-{i},1001,20240101,,01," for i in range(2500)]
+    rows[2399] = rows[9].replace(",20240101,", ",20240301,")
+    rows[2449] = rows[19]
+    response = await upload(ingest_api, headers, "test-welfare", csv_file(*rows))
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert (report["inserted"], report["unchanged"], report["rejected"]) == (2498, 1, 1)
+    (rejection,) = report["rejections"]
+    assert rejection["row"] == 2400
+    assert "different content" in rejection["reason"]
+    assert await count(db, Enrolment, source_record_id=f"C-{tag}-9") == 1
+
+
 async def test_a_file_broken_after_many_good_rows_applies_nothing(
     ingest_api: httpx.AsyncClient, db: Database
 ) -> None:
