@@ -37,7 +37,10 @@ async def terminate_others(db: Database) -> int:
     async with db.engine.connect() as connection:
         ended = await connection.scalar(
             text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                # With a timeout, pg_terminate_backend waits until the backend has exited
+                # (without one it only signals it, and a loaded machine may take longer than
+                # the sleep below to end it).
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         )
@@ -60,8 +63,9 @@ async def test_a_terminated_pooled_connection_is_replaced_at_checkout(
 ) -> None:
     first = await backend_pid(postgres_db)
     async with Database(postgres_db.url).engine.connect() as admin:
-        await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-    await asyncio.sleep(0.2)
+        # Waits (up to 5 s) until the backend has exited, not only until it is signalled.
+        await admin.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": first})
+    await asyncio.sleep(0.2)  # the event loop reads the server's goodbye
     second = await backend_pid(postgres_db)  # no error: the dead connection was never used
     assert second != first
 
