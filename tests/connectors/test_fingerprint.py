@@ -17,10 +17,7 @@ from connectors.mapper import Mapped, Mapper, Rejection, Staged
 from connectors.readers import read
 from connectors.registry import load_mappings
 from schemas.catalogue import load_catalogue
-
-GOLDEN = Path(__file__).parent / "golden"
-NOW = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
-EXPECTED = sorted(GOLDEN.glob("*.expected.json"))
+from tests.connectors.golden.canonical import EXPECTED, GOLDEN, NOW
 
 
 def _formula(rrn: str, values: dict[str, object]) -> str:

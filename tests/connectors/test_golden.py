@@ -4,7 +4,6 @@ alters any record fails here; regenerate deliberately with golden/regenerate.py 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -12,11 +11,7 @@ import pytest
 
 from connectors.registry import load_mappings
 from schemas.catalogue import load_catalogue
-from tests.connectors.golden.canonical import canonical_records
-
-GOLDEN = Path(__file__).parent / "golden"
-NOW = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
-EXPECTED = sorted(GOLDEN.glob("*.expected.json"))
+from tests.connectors.golden.canonical import EXPECTED, GOLDEN, NOW, canonical_records
 
 
 def test_every_source_has_a_golden_file() -> None:

@@ -13,6 +13,11 @@ from connectors.mapping import Mapping
 from connectors.readers import read
 from schemas.catalogue import Catalogue
 
+GOLDEN = Path(__file__).parent
+NOW = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+"""The clock the golden files were made with (ages and dates relative to it)."""
+EXPECTED = sorted(GOLDEN.glob("*.expected.json"))
+
 
 def canonical_records(
     path: Path, mapping: Mapping, catalogue: Catalogue, organisation: str, now: dt.datetime

@@ -7,7 +7,6 @@ intended, then review the diff of the *.expected.json files before committing:
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import sys
@@ -20,9 +19,7 @@ sys.path.insert(0, str(HERE.parent.parent.parent))
 from connectors.registry import load_mappings  # noqa: E402
 from connectors.synthetic import generate  # noqa: E402
 from schemas.catalogue import load_catalogue  # noqa: E402
-from tests.connectors.golden.canonical import canonical_records  # noqa: E402
-
-NOW = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+from tests.connectors.golden.canonical import NOW, canonical_records  # noqa: E402
 
 
 def main() -> None:
