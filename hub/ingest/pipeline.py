@@ -105,8 +105,9 @@ class Ingestion:
     organisation: str
     batch_id: uuid.UUID
     now: dt.datetime
-    growth: Growth | None = field(default=None, init=False)
-    """What the planner's statistics describe, kept up to date (hub.ingest.statistics)."""
+    growth: Growth = field(default_factory=lambda: Growth({}), init=False)
+    """What the planner's statistics describe, kept up to date (hub.ingest.statistics); set
+    when a run starts."""
 
     async def run(
         self,
@@ -154,8 +155,7 @@ class Ingestion:
             except StopAsyncIteration:
                 break
             await self._store(chunk, counts, clock)
-            if self.growth is not None:
-                await clock.timed("analyze", self.growth.refresh(self.session))
+            await clock.timed("analyze", self.growth.refresh(self.session))
             if on_progress is not None:
                 on_progress(counts.rows, chunk.position)
         await clock.timed("duplicates", self._find_duplicates(counts))
@@ -200,7 +200,7 @@ class Ingestion:
         """Findings for the enrolments written since the last look, in this file's
         transaction: a conflict is recorded when the enrolment that causes it arrives
         (hub.duplicates.ingested)."""
-        if self.growth is not None and counts.unexamined:
+        if counts.unexamined:
             await self.growth.refresh(self.session, growth=0.1)
         written, counts.unexamined = counts.unexamined, {}
         changed, counts.changed = counts.changed, {}
@@ -222,8 +222,7 @@ class Ingestion:
             people, created = await clock.timed(
                 "persons", persons.resolve(self.session, mapped, chunk.people)
             )
-            if self.growth is not None:
-                self.growth.wrote("persons", created)
+            self.growth.wrote("persons", created)
             common = {
                 "organisation": self.organisation,
                 "batch_id": self.batch_id,
@@ -265,8 +264,7 @@ class Ingestion:
                     for r in outcome.rejections
                 ],
             )
-        if self.growth is not None:
-            self.growth.wrote(RECORD_TABLES[self.mapping.record], outcome.inserted)
+        self.growth.wrote(RECORD_TABLES[self.mapping.record], outcome.inserted)
         counts.rows += len(chunk.items)
         counts.inserted += outcome.inserted
         counts.updated += outcome.updated
