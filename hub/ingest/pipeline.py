@@ -35,6 +35,7 @@ from hub.ingest.records import Outcome, write_enrolments, write_events, write_fa
 from hub.ingest.statistics import Growth
 from hub.kit.allocation import bulk_allocation
 from hub.kit.errors import ServiceUnavailable
+from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
 from hub.records.repository import COLUMN as RRN_COLUMN
 from hub.records.repository import TABLE as PERSON_TABLE
 from hub.vault import KeySet, RrnSealer
@@ -49,9 +50,9 @@ of the file: still in the file's transaction, so a finding commits with the enro
 causes it (benchmarks/RESULTS.md, issues 3 and 6). The ids waiting are held in memory, about
 15 MB at this size."""
 RECORD_TABLES = {
-    RecordKind.ENROLMENT: "enrolments",
-    RecordKind.ATTRIBUTE: "attribute_facts",
-    RecordKind.STATUS_EVENT: "status_events",
+    RecordKind.ENROLMENT: Enrolment.__tablename__,
+    RecordKind.ATTRIBUTE: AttributeFact.__tablename__,
+    RecordKind.STATUS_EVENT: StatusEvent.__tablename__,
 }
 KEPT_REJECTIONS = 100
 """How many rejections a report carries inline; all of them are stored with the batch."""
@@ -137,7 +138,7 @@ class Ingestion:
             # orders would each wait on the other's uncommitted rows (a deadlock). SQLite has
             # a single writer anyway. Held until this file's transaction ends.
             await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
-        tables = ("persons", RECORD_TABLES[self.mapping.record])
+        tables = (Person.__tablename__, RECORD_TABLES[self.mapping.record])
         self.growth = await Growth.of(self.session, tables)
         sealer = RrnSealer.of(self.keyset, table=PERSON_TABLE, column=RRN_COLUMN)
         if path is not None and path.stat().st_size >= process_from_bytes:  # noqa: ASYNC240
@@ -222,7 +223,7 @@ class Ingestion:
             people, created = await clock.timed(
                 "persons", persons.resolve(self.session, mapped, chunk.people)
             )
-            self.growth.wrote("persons", created)
+            self.growth.wrote(Person.__tablename__, created)
             common = {
                 "organisation": self.organisation,
                 "batch_id": self.batch_id,

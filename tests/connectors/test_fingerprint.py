@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from pathlib import Path
-
-import pytest
 
 from connectors.mapper import Mapped, Mapper, Rejection, Staged
 from connectors.readers import read
-from connectors.registry import load_mappings
-from schemas.catalogue import load_catalogue
-from tests.connectors.golden.canonical import EXPECTED, GOLDEN, NOW
+from tests.connectors.golden.canonical import NOW, GoldenCase, each_golden_file
 
 
 def _formula(rrn: str, values: dict[str, object]) -> str:
@@ -25,17 +20,13 @@ def _formula(rrn: str, values: dict[str, object]) -> str:
     return hashlib.sha256((rrn + content).encode()).hexdigest()
 
 
-@pytest.mark.parametrize(
-    "expected_path", EXPECTED, ids=lambda p: p.name.removesuffix(".expected.json")
-)
+@each_golden_file
 def test_fingerprint_is_the_documented_formula(expected_path: Path) -> None:
-    catalogue = load_catalogue()
-    expected = json.loads(expected_path.read_text("utf-8"))
-    native = GOLDEN / expected_path.name.removesuffix(".expected.json")
-    mapping = load_mappings(catalogue)[expected["source"]]
-    mapper = Mapper(mapping, catalogue, expected["organisation"], now=NOW)
+    case = GoldenCase.of(expected_path)
+    mapping = case.mapping
+    mapper = Mapper(mapping, case.catalogue, case.expected["organisation"], now=NOW)
     checked = 0
-    with native.open("rb") as stream:
+    with case.native.open("rb") as stream:
         for raw in read(stream, mapping.format, required=mapping.required_columns):
             mapped = mapper.map(raw)
             staged = mapper.stage(raw)

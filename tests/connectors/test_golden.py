@@ -7,11 +7,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from connectors.registry import load_mappings
 from schemas.catalogue import load_catalogue
-from tests.connectors.golden.canonical import EXPECTED, GOLDEN, NOW, canonical_records
+from tests.connectors.golden.canonical import (
+    EXPECTED,
+    NOW,
+    GoldenCase,
+    canonical_records,
+    each_golden_file,
+)
 
 
 def test_every_source_has_a_golden_file() -> None:
@@ -19,16 +23,14 @@ def test_every_source_has_a_golden_file() -> None:
     assert sources == set(load_mappings(load_catalogue()))
 
 
-@pytest.mark.parametrize(
-    "expected_path", EXPECTED, ids=lambda p: p.name.removesuffix(".expected.json")
-)
+@each_golden_file
 def test_native_file_yields_its_canonical_records(expected_path: Path) -> None:
-    catalogue = load_catalogue()
-    expected = json.loads(expected_path.read_text("utf-8"))
-    native = GOLDEN / expected_path.name.removesuffix(".expected.json")
-    mapping = load_mappings(catalogue)[expected["source"]]
-    got = canonical_records(native, mapping, catalogue, expected["organisation"], NOW)
+    case = GoldenCase.of(expected_path)
+    expected = case.expected
+    got = canonical_records(
+        case.native, case.mapping, case.catalogue, expected["organisation"], NOW
+    )
     assert len(got) == len(expected["rows"])
     for mine, theirs in zip(got, expected["rows"], strict=True):
-        assert mine == theirs, f"{native.name} row {theirs['row']}"
+        assert mine == theirs, f"{case.native.name} row {theirs['row']}"
     assert any("record" in row for row in got), "a golden file with no accepted row proves little"

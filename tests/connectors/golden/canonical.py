@@ -5,18 +5,49 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from connectors.mapper import Mapped, Mapper
 from connectors.mapping import Mapping
 from connectors.readers import read
-from schemas.catalogue import Catalogue
+from connectors.registry import load_mappings
+from schemas.catalogue import Catalogue, load_catalogue
 
 GOLDEN = Path(__file__).parent
 NOW = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 """The clock the golden files were made with (ages and dates relative to it)."""
 EXPECTED = sorted(GOLDEN.glob("*.expected.json"))
+
+each_golden_file = pytest.mark.parametrize(
+    "expected_path", EXPECTED, ids=lambda p: p.name.removesuffix(".expected.json")
+)
+"""Parametrizes a test over the golden files' `*.expected.json` paths."""
+
+
+@dataclass(frozen=True)
+class GoldenCase:
+    """One golden file: what it must yield, the native file, and its source's mapping."""
+
+    catalogue: Catalogue
+    expected: dict[str, Any]
+    native: Path
+    mapping: Mapping
+
+    @classmethod
+    def of(cls, expected_path: Path) -> GoldenCase:
+        catalogue = load_catalogue()
+        expected = json.loads(expected_path.read_text("utf-8"))
+        return cls(
+            catalogue,
+            expected,
+            GOLDEN / expected_path.name.removesuffix(".expected.json"),
+            load_mappings(catalogue)[expected["source"]],
+        )
 
 
 def canonical_records(
