@@ -35,8 +35,8 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit import checkpoint, store
-from audit.verify import Leaf, Report, SignedCheckpoint, Verifier
+from audit import checkpoint, prune, store
+from audit.verify import Leaf, Pruned, Report, SignedCheckpoint, Verifier
 
 FORMAT: Final = "hub-disclosure-log/1"
 
@@ -50,6 +50,8 @@ class Header:
     origin: str
     verifier_keys: tuple[str, ...]
     exported_at: str
+    pruned: Pruned | None = None
+    """Set when the log was pruned (audit.prune): entries start at its size."""
 
 
 def _line(value: Mapping[str, Any]) -> str:
@@ -71,12 +73,21 @@ async def write(
     in the file covers entries that the file holds, even while a sequencer runs.
     """
     notes = await store.checkpoints(session)
-    header = {
+    header: dict[str, Any] = {
         "format": FORMAT,
         "origin": origin,
         "verifier_keys": [checkpoint.verifier_key(origin, key) for key in keys.values()],
         "exported_at": now.isoformat(),
     }
+    pruned = await prune.pruned_prefix(session)
+    if pruned is not None:
+        header["pruned"] = {
+            "size": pruned.size,
+            "subtrees": [
+                {"start": start, "end": end, "hash": base64.b64encode(digest).decode("ascii")}
+                for (start, end), digest in sorted(pruned.subtrees.items())
+            ],
+        }
     stream.write(_line(header))
     written = 0
     async with aclosing(store.leaves(session)) as leaves:
@@ -152,7 +163,31 @@ def read_header(path: Path) -> Header:
         raise ExportError("line 1: the header needs an origin and exported_at")
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise ExportError("line 1: verifier_keys must be a list of strings")
-    return Header(origin, tuple(keys), exported_at)
+    return Header(origin, tuple(keys), exported_at, _pruned(header.get("pruned")))
+
+
+def _pruned(value: Any) -> Pruned | None:
+    """The header's `pruned` object: {"size", "subtrees": [{"start", "end", "hash"}]}."""
+    if value is None:
+        return None
+    problem = ExportError("line 1: 'pruned' must give a size and the subtrees' hashes")
+    if not isinstance(value, dict) or not isinstance(value.get("subtrees"), list):
+        raise problem
+    size = value.get("size")
+    subtrees: dict[tuple[int, int], bytes] = {}
+    for item in value["subtrees"]:
+        if not isinstance(item, dict):
+            raise problem
+        start, end, digest = item.get("start"), item.get("end"), item.get("hash")
+        if not (isinstance(start, int) and isinstance(end, int) and isinstance(digest, str)):
+            raise problem
+        try:
+            subtrees[(start, end)] = base64.b64decode(digest, validate=True)
+        except binascii.Error:
+            raise problem from None
+    if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+        raise problem
+    return Pruned(size, subtrees)
 
 
 def read_checkpoints(path: Path) -> tuple[list[SignedCheckpoint], int]:
@@ -205,11 +240,11 @@ def verify_export(
     """Verify an export file (audit.verify) with trusted `keys`, and any checkpoints kept
     outside the hub. Raises `ExportError` for a file that is not an export; `on_total` gets
     the number of entry lines once the first pass has counted them."""
-    read_header(path)
+    header = read_header(path)
     notes, entries = read_checkpoints(path)
     if on_total is not None:
         on_total(entries)
-    verifier = Verifier(notes + list(extra_checkpoints or []), origin, keys)
+    verifier = Verifier(notes + list(extra_checkpoints or []), origin, keys, pruned=header.pruned)
     if verifier.failed:
         return verifier.finish()
     for leaf in read_leaves(path):

@@ -93,3 +93,22 @@ class AuditCheckpoint(Base):
     key_id: Mapped[str] = mapped_column(String(64))
     """The key set's kid of the log-signing key that signed it."""
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class AuditPruning(Base):
+    """A removal of the log's oldest entries under the retention rules (audit.prune): the
+    entries of leaves [0, size) are gone from the database, kept in the archived export whose
+    SHA-256 is recorded. The tree's hashes (`audit_nodes`) and checkpoints all stay, so roots
+    and proofs remain answerable and verification starts at the checkpoint of `size`."""
+
+    __tablename__ = "audit_prunings"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    """Leaves before this index were pruned; a checkpoint signs this size."""
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    """The root that checkpoint signs."""
+    archive_sha256: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the export that holds the pruned entries, verified before they were removed."""
+    entries: Mapped[int] = mapped_column(BigInteger)
+    """How many entries this pruning removed."""
+    pruned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit import prune
 from audit.log import as_disclosure
 from audit.models import AuditCheckpoint, AuditLeaf, AuditNode, DisclosureEntry
 from audit.verify import Report, SignedCheckpoint, Verifier
@@ -110,10 +111,11 @@ async def verify_database(
     """Verify the log as stored (audit.verify), with any checkpoints kept outside the hub.
 
     The checkpoints are read before the leaves: the log only grows, so every checkpoint read
-    covers leaves that the later read still finds, even while a sequencer runs.
+    covers leaves that the later read still finds, even while a sequencer runs. A pruned log
+    is verified from the checkpoint it was pruned at (audit.prune).
     """
     notes = await checkpoints(session) + list(extra_checkpoints or [])
-    verifier = Verifier(notes, origin, keys)
+    verifier = Verifier(notes, origin, keys, pruned=await prune.pruned_prefix(session))
     if verifier.failed:
         return verifier.finish()
     async with aclosing(leaves(session)) as stream:

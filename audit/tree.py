@@ -13,7 +13,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit import merkle
-from audit.models import AuditCheckpoint, AuditLeaf, AuditNode
+from audit.models import AuditCheckpoint, AuditNode
 
 Range = tuple[int, int]
 
@@ -30,8 +30,9 @@ def node_range(level: int, position: int) -> Range:
 
 
 async def size(session: AsyncSession) -> int:
-    """How many entries have been sequenced."""
-    last = await session.scalar(select(func.max(AuditLeaf.leaf_index)))
+    """How many entries have been sequenced: read from the leaf hashes, which stay when the
+    log's oldest entries (and their `audit_leaves` rows) are pruned (audit.prune)."""
+    last = await session.scalar(select(func.max(AuditNode.position)).where(AuditNode.level == 0))
     return 0 if last is None else int(last) + 1
 
 

@@ -35,7 +35,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from audit import checkpoint, merkle
 from audit.checkpoint import Checkpoint, CheckpointError
 
-__all__ = ["Leaf", "Report", "SignedCheckpoint", "Verifier", "external_checkpoint", "verify"]
+__all__ = [
+    "Leaf",
+    "Pruned",
+    "Report",
+    "SignedCheckpoint",
+    "Verifier",
+    "external_checkpoint",
+    "verify",
+]
 
 Range = tuple[int, int]
 
@@ -57,6 +65,15 @@ class SignedCheckpoint(NamedTuple):
     size: int
 
 
+class Pruned(NamedTuple):
+    """Where a pruned log starts: the leaves before `size` were removed (a checkpoint signs
+    that size), and `subtrees` holds the hashes of the perfect subtrees that compose them
+    (audit.merkle.root_subtrees(size)), as stored."""
+
+    size: int
+    subtrees: Mapping[Range, bytes]
+
+
 @dataclass(frozen=True)
 class Report:
     """The verdict. Reasons name indices and sizes only, never an entry's content."""
@@ -74,6 +91,8 @@ class Report:
     reason: str | None = None
     bad_checkpoint: int | None = None
     """The size of a checkpoint that is itself invalid (bad signature, wrong log, wrong size)."""
+    pruned: int = 0
+    """Leaves before this index were pruned; verification started from the checkpoint there."""
 
 
 def external_checkpoint(note: str) -> SignedCheckpoint:
@@ -120,8 +139,11 @@ class Verifier:
         checkpoints: Iterable[SignedCheckpoint],
         origin: str,
         keys: Mapping[str, Ed25519PublicKey],
+        *,
+        pruned: Pruned | None = None,
     ) -> None:
         self._size = 0
+        self._start = 0
         self._checked = 0
         self._failure: tuple[int | None, str, int | None] | None = None
         self._frontier: list[Range] = []  # the right edge: root_subtrees(size), left to right
@@ -135,7 +157,35 @@ class Verifier:
             opened = []
         self._latest = max((c.size for c in opened), default=0)
         self._pending = sorted(opened, key=lambda c: c.size, reverse=True)  # smallest last
+        if pruned is not None and self._failure is None:
+            self._resume(pruned)
         self._reach_checkpoints(start=True)
+
+    def _resume(self, pruned: Pruned) -> None:
+        """Start after a pruned prefix: its subtrees must compose the root that a checkpoint
+        at its size signs. Checkpoints inside the prefix were checked before it was pruned
+        (against the archived entries) and are passed over."""
+        size = pruned.size
+        self._size = self._start = size
+        base = next((c for c in self._pending if c.size == size), None)
+        frontier = merkle.root_subtrees(size)
+        if base is None:
+            self._fail(size, f"the log is pruned before index {size}, but no checkpoint signs it")
+            return
+        if set(pruned.subtrees) != set(frontier) or not hmac.compare_digest(
+            merkle.range_hash(0, size, pruned.subtrees), base.root
+        ):
+            self._fail(
+                size,
+                f"the stored hashes of the pruned entries before index {size} do not compose "
+                "the root the checkpoint there signs",
+            )
+            return
+        self._frontier = frontier
+        self._hashes = dict(pruned.subtrees)
+        self._pending = [c for c in self._pending if c.size > size]
+        self._previous = base
+        self._checked += 1
 
     @property
     def failed(self) -> bool:
@@ -176,13 +226,14 @@ class Verifier:
         bad_index, reason, bad_checkpoint = self._failure or (None, None, None)
         return Report(
             ok=self._failure is None,
-            entries=self._size,
+            entries=self._size - self._start,
             checkpoints=self._checked,
             latest_size=self._latest,
             unsigned=max(0, self._size - self._latest),
             first_bad_index=bad_index,
             reason=reason,
             bad_checkpoint=bad_checkpoint,
+            pruned=self._start,
         )
 
     # -- the tree --------------------------------------------------------------------------
@@ -266,11 +317,14 @@ def verify(
     checkpoints: Iterable[SignedCheckpoint],
     origin: str,
     keys: Mapping[str, Ed25519PublicKey],
+    *,
+    pruned: Pruned | None = None,
 ) -> Report:
     """Verify a whole log: `leaves` are (index, canonical entry bytes, stored leaf hash or
-    None) in index order; `checkpoints` are signed notes with the sizes they are kept under;
-    a note is valid if any of `keys` signed it under `origin` as key name (C2SP signed-note)."""
-    verifier = Verifier(checkpoints, origin, keys)
+    None) in index order, from `pruned.size` on if the log was pruned; `checkpoints` are
+    signed notes with the sizes they are kept under; a note is valid if any of `keys` signed it
+    under `origin` as key name (C2SP signed-note)."""
+    verifier = Verifier(checkpoints, origin, keys, pruned=pruned)
     for index, entry, stored_hash in leaves:
         if not verifier.add(index, entry, stored_hash):
             break

@@ -224,6 +224,8 @@ class Mapper:
                     raise _Reject(plan.label, "a value is required")
                 values[plan.name] = None
                 continue
+            if "\x00" in text:  # PostgreSQL cannot store it in text; SQLite would
+                raise _Reject(plan.label, "holds a NUL character (U+0000)")
             if plan.codes is not None:
                 code = plan.codes.get(text)
                 if code is None:

@@ -188,7 +188,9 @@ def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An engine for `url`; for SQLite the file's folder is created and pragmas are set."""
-    kwargs: dict[str, Any] = {"echo": echo}
+    # A failed statement's values stay out of its error text, which the logs carry
+    # (tests/test_database_errors.py): they can be personal data.
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":

@@ -32,6 +32,7 @@ from hub.api import duplicates as duplicates_api
 from hub.api import events as events_api
 from hub.api.body_limit import BodyLimit
 from hub.api.middleware import RequestContext
+from hub.api.nul_text import RefuseNul
 from hub.api.quota import QuotaHeaders
 from hub.auth import router as auth_router
 from hub.auth.ratelimit import RateLimiter
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else RateLimiter(settings.rate_limit, settings.rate_limit_storage)
     )
     app.add_middleware(QuotaHeaders)
+    app.add_middleware(RefuseNul)  # inside BodyLimit: it holds at most an allowed body
     app.add_middleware(
         BodyLimit, default=settings.max_body_bytes, uploads=settings.max_upload_bytes
     )

@@ -1,6 +1,13 @@
 """Every table of the hub, imported in one place so Alembic sees one metadata."""
 
-from audit.models import AuditCheckpoint, AuditLeaf, AuditNode, AuditPending, DisclosureEntry
+from audit.models import (
+    AuditCheckpoint,
+    AuditLeaf,
+    AuditNode,
+    AuditPending,
+    AuditPruning,
+    DisclosureEntry,
+)
 from hub.alerts.models import AlertDelivery, AlertSubscription
 from hub.auth.models import Client, UsedAssertion
 from hub.cases.models import (
@@ -31,6 +38,7 @@ __all__ = [
     "AuditLeaf",
     "AuditNode",
     "AuditPending",
+    "AuditPruning",
     "Base",
     "Case",
     "CaseAssessment",

@@ -98,6 +98,12 @@ def keys_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture
+def keys(keys_file: Path) -> KeySet:
+    """The test hub's key set, as the app under test loads it."""
+    return KeySet.load(keys_file)
+
+
 def make_settings(
     database_url: str, keys_file: Path, public_url: str = "https://hub.test"
 ) -> Settings:

@@ -242,7 +242,9 @@ async def consistency_proof(
 
 
 @router.get(
-    "/entries/{index}", response_model=payloads.SequencedEntry, responses=problem_responses(404)
+    "/entries/{index}",
+    response_model=payloads.SequencedEntry,
+    responses=problem_responses(404, 410),
 )
 async def get_entry(
     ctx: Annotated[Context, auditor("audit.entries.read")],

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
+from hub.api.nul_text import NulInBody
 from hub.kit.errors import HubError, problem_type
 
 PROBLEM_JSON = "application/problem+json"
@@ -113,6 +114,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, NulInBody):
+        return _unreadable_body(request, exc.__cause__.reason)
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
         return _unreadable_body(request, "not readable as JSON text in UTF-8")
     if exc.status_code == 400 and isinstance(exc.__context__, MultiPartException):

@@ -1,15 +1,18 @@
-"""`hub audit`: the disclosure log from the command line: sequence it, verify it, export it.
+"""`hub audit`: the disclosure log from the command line: sequence, verify, export, prune.
 
 `verify` is the check DESIGN.md promises: it recomputes the Merkle tree (RFC 9162) from the
 entries and checks every signed checkpoint (C2SP tlog-checkpoint), trusting nothing in the
 database but the entries and the keys, and exits 1 naming the first bad entry. `export` writes
 the log as JSON Lines (audit.export) for an auditor to verify elsewhere with `--from-export`.
+`prune` removes the oldest checkpointed range once such an export of it is archived
+(audit.prune).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,9 +23,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 
-from audit import checkpoint, export, sequencer, store
+from audit import checkpoint, export, prune, sequencer, store
 from audit.checkpoint import CheckpointError
 from audit.verify import Report, SignedCheckpoint, external_checkpoint
+from hub.alerts import retention
 from hub.commands.common import console, fail, run, settings
 from hub.database import Database
 from hub.kit.clock import utcnow
@@ -232,6 +236,11 @@ def _report(report: Report, source: str) -> None:
         )
     if report.entries and not report.checkpoints:
         console.print("[yellow]warning:[/] no checkpoint signs the log yet")
+    if report.pruned:
+        console.print(
+            f"the log is pruned before index {report.pruned} (archived; `hub audit prune`): "
+            "verified from the checkpoint there"
+        )
 
 
 async def _verify_database(
@@ -354,4 +363,143 @@ def export_command(
     console.print(
         f"exported {_count(entries, 'entry', 'entries')} and "
         f"{_count(checkpoints, 'checkpoint', 'checkpoints')} to [bold]{file}[/]"
+    )
+
+
+# -- prune ---------------------------------------------------------------------------------
+
+
+def _archive_holds(
+    archive: Path, size: int, origin: str, keys: dict[str, Ed25519PublicKey]
+) -> bytes:
+    """Verify the archive with the log's own keys and check that it holds every entry before
+    `size` (from where the log is pruned so far) and a checkpoint at `size`; its root."""
+    try:
+        header = export.read_header(archive)
+        if header.origin != origin:
+            raise fail(f"{archive} is an export of another log ({header.origin})")
+        with _Bar("verifying the archive", None) as bar:
+            report = export.verify_export(
+                archive, origin, keys, on_total=bar.total, on_leaf=bar.advance
+            )
+        notes, _ = export.read_checkpoints(archive)
+    except export.ExportError as exc:
+        raise fail(f"{archive} is not a valid export: {exc}") from None
+    if not report.ok:
+        raise fail(f"{archive} does not verify ({report.reason}); nothing was pruned")
+    roots = {
+        opened.root
+        for note in notes
+        if note.size == size
+        for opened in _opened(note.note, origin, keys)
+    }
+    if report.pruned + report.entries < size or not roots:
+        raise fail(f"{archive} holds no checkpoint at size {size}: export the log again")
+    return roots.pop()
+
+
+def _opened(
+    note: str, origin: str, keys: dict[str, Ed25519PublicKey]
+) -> list[checkpoint.Checkpoint]:
+    opened = []
+    for key in keys.values():
+        with contextlib.suppress(CheckpointError):
+            opened.append(checkpoint.verify(note, origin, key, origin=origin))
+    return opened
+
+
+async def _plan(current: Settings, size: int) -> prune.Plan:
+    db = Database(current.database)
+    try:
+        async with db.sessions() as session, session.begin():
+            return await prune.plan(session, size)
+    finally:
+        await db.dispose()
+
+
+async def _prune(
+    current: Settings, size: int, archive_root: bytes, archive_first: int, digest: str
+) -> tuple[prune.Plan, int, int]:
+    db = Database(current.database)
+    try:
+        async with db.sessions() as session, session.begin():
+            plan = await prune.plan(session, size)
+            if archive_root != plan.root:
+                raise fail(f"the archive's checkpoint at size {size} is not the log's")
+            if archive_first > plan.start:
+                raise fail(
+                    f"the archive starts at index {archive_first}, but entries from index "
+                    f"{plan.start} are still in the log: export the log again"
+                )
+            removed = forgotten = 0
+            with _Bar("pruning", plan.size - plan.start) as bar:
+                for start in range(plan.start, plan.size, prune.BATCH):
+                    end = min(start + prune.BATCH, plan.size)
+                    ids = await prune.entry_ids(session, start, end)
+                    forgotten += await retention.forget_disclosed(session, ids)
+                    await prune.remove(session, start, end, ids)
+                    removed += len(ids)
+                    for _ in range(end - start):
+                        bar.advance()
+            await prune.record(session, plan, archive_sha256=digest, entries=removed, now=utcnow())
+            return plan, removed, forgotten
+    finally:
+        await db.dispose()
+
+
+@app.command(
+    "prune",
+    help="Remove the oldest entries of the log, up to a checkpoint, once they are archived."
+    "\n\nRetention works on whole checkpointed ranges: ARCHIVE must be an export (`hub audit "
+    "export`) that verifies with the log's keys and holds a checkpoint at SIZE equal to the "
+    "log's; the entries of leaves [0, SIZE) and the alert deliveries they record are then "
+    "deleted in one transaction. The tree's hashes and every checkpoint stay, so roots and "
+    "proofs are still answered and `hub audit verify` starts at SIZE. Keep ARCHIVE under the "
+    "retention rules for disclosure records; its SHA-256 is recorded.",
+)
+def prune_command(
+    size: int = typer.Option(
+        ...,
+        "--through",
+        metavar="SIZE",
+        min=1,
+        help="Prune the entries before this index: a size a stored checkpoint signs.",
+    ),
+    archive: Path = typer.Option(
+        ...,
+        "--archive",
+        metavar="FILE",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="The verified export that holds the entries being pruned.",
+    ),
+) -> None:
+    """Prune the log before SIZE, keeping its hashes and checkpoints."""
+    current = settings()
+    keyset = _keyset(current)
+    origin, keys = current.log_origin, keyset.log_public_keys()
+    try:
+        _run_on_database(_plan(current, size))  # the cheap refusals before reading the archive
+    except prune.PruneError as exc:
+        raise fail(f"nothing was pruned: {exc}") from None
+    root = _archive_holds(archive, size, origin, keys)
+    header = export.read_header(archive)
+    first = header.pruned.size if header.pruned is not None else 0
+    digest = hashlib.sha256()
+    with archive.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    try:
+        plan, removed, forgotten = _run_on_database(
+            _prune(current, size, root, first, digest.hexdigest())
+        )
+    except prune.PruneError as exc:
+        raise fail(f"nothing was pruned: {exc}") from None
+    except retention.UndeliveredError as exc:
+        raise fail(f"nothing was pruned: {exc}") from None
+    console.print(
+        f"pruned {_count(removed, 'entry', 'entries')} (indices {plan.start} to {plan.size - 1}) "
+        f"and {_count(forgotten, 'alert delivery', 'alert deliveries')}; the log now starts at "
+        f"index {plan.size}, archived in {archive.name} (sha256 {digest.hexdigest()[:16]}…)"
     )

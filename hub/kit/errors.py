@@ -82,6 +82,14 @@ class NotFound(HubError):
     title = "Not found"
 
 
+class Gone(HubError):
+    """It existed and was removed on purpose (a log entry pruned under its retention rules)."""
+
+    status = 410
+    slug = "gone"
+    title = "No longer available"
+
+
 class Conflict(HubError):
     status = 409
     slug = "conflict"

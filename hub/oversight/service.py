@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit import queries, tree
+from audit import prune, queries, tree
 from audit.log import as_disclosure, subject_of
 from audit.models import AuditCheckpoint
 from hub.database import Database
 from hub.disclosures.context import Context, record
-from hub.kit.errors import Forbidden, InvalidInput, NotFound
+from hub.kit.errors import Forbidden, Gone, InvalidInput, NotFound
 from hub.oversight import repository
 from hub.oversight.access import (
     AUDIT_OVERSIGHT,
@@ -238,6 +238,11 @@ async def read_entry(session: AsyncSession, ctx: Context, index: int) -> Sequenc
     """The entry at leaf `index` with its stored leaf hash; logged as `audit.entries.read`."""
     row = await queries.entry_at(session, index)
     leaf = await tree.leaf_hash(session, index)
+    if row is None and leaf is not None and index < await prune.pruned_size(session):
+        raise Gone(
+            f"The entry at leaf index {index} was pruned under the log's retention rules; its "
+            "leaf hash and proofs are still answered."
+        )
     if row is None or leaf is None:
         raise NotFound(f"No entry has been sequenced at leaf index {index}.")
     categories = [LOG_ENTRIES, PSEUDONYM] if row.subject_ref else [LOG_ENTRIES]

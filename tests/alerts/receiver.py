@@ -77,6 +77,8 @@ class Receiver:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the sender died mid-request (a crash test's kill): nothing arrived
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break

@@ -125,11 +125,6 @@ ENDPOINTS: dict[str, tuple[Endpoint, str, str]] = {
 CALLERS = ("non-participant", "after-withdrawal", "outside-consent")
 
 
-@pytest.fixture
-def keys(keys_file) -> KeySet:  # type: ignore[no-untyped-def]
-    return KeySet.load(keys_file)
-
-
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 async def test_no_case_data_reaches_a_caller_without_participation_and_consent(

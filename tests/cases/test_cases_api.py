@@ -36,11 +36,6 @@ from tests.factories import new_rrn, refuse_log_inserts
 D = dt.timedelta
 
 
-@pytest.fixture
-def keys(keys_file) -> KeySet:  # type: ignore[no-untyped-def]
-    return KeySet.load(keys_file)
-
-
 async def lead_with_case(
     api: httpx.AsyncClient, db: Database, keys: KeySet, discovered_on: dt.date = TODAY
 ) -> tuple:

@@ -5,16 +5,10 @@ a logged disclosure, and a withdrawn consent takes the referral off the list (lo
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from hub.database import Database
 from hub.vault import KeySet, subject_ref
 from tests.cases.support import consent, entries, open_case, org, person, withdraw
-
-
-@pytest.fixture
-def keys(keys_file) -> KeySet:  # type: ignore[no-untyped-def]
-    return KeySet.load(keys_file)
 
 
 async def test_a_centre_lists_the_referrals_sent_to_it_and_answers_them(

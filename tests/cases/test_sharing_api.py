@@ -6,7 +6,6 @@ conference pack carries no name, RRN, phone number or e-mail, even inside notes.
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from hub.database import Database
 from hub.vault import KeySet
@@ -23,11 +22,6 @@ from tests.cases.support import (
 )
 
 MENTAL = "case.sensitive.mental_health"
-
-
-@pytest.fixture
-def keys(keys_file) -> KeySet:  # type: ignore[no-untyped-def]
-    return KeySet.load(keys_file)
 
 
 async def share(

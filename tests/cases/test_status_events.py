@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from connectors.registry import load_mappings
@@ -36,11 +35,6 @@ from tests.cases.support import (
 from tests.factories import bearer, new_client
 
 CASE = ["case.record", "case.needs"]
-
-
-@pytest.fixture
-def keys(keys_file) -> KeySet:  # type: ignore[no-untyped-def]
-    return KeySet.load(keys_file)
 
 
 async def registry(api: httpx.AsyncClient, db: Database) -> dict[str, str]:

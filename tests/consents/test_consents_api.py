@@ -25,11 +25,6 @@ from tests.factories import bearer, new_client, new_rrn
 FORM = hashlib.sha256(b"signed form").hexdigest()
 
 
-@pytest.fixture
-def keys(keys_file) -> KeySet:  # type: ignore[no-untyped-def]
-    return KeySet.load(keys_file)
-
-
 async def known_person(db: Database, keys: KeySet) -> str:
     rrn = new_rrn()
     async with db.transaction() as session:

@@ -7,6 +7,9 @@ import httpx
 import pytest
 
 from hub.database import Database
+from hub.vault import KeySet
+from tests.consents.test_consents_api import consent_body, known_person
+from tests.consents.test_consents_api import headers as consent_writer
 from tests.factories import bearer, new_client
 
 PROBLEM = "application/problem+json"
@@ -73,3 +76,30 @@ async def test_a_consent_given_at_as_a_number_is_422_naming_it(
         headers=headers,
     )
     assert_names(response, "body.withdrawn_at")
+
+
+async def test_a_nul_character_in_a_json_body_is_422_and_nothing_changes(
+    api: httpx.AsyncClient, db: Database, keys: KeySet
+) -> None:
+    """PostgreSQL cannot store U+0000 in text: this was a 500 there (and stored on SQLite)."""
+    rrn = await known_person(db, keys)
+    controller = await consent_writer(api, db, "JEJU-ARA")
+    created = await api.post("/v1/consents", headers=controller, json=consent_body(rrn))
+    consent_id = created.json()["id"]
+
+    refused = await api.post(
+        f"/v1/consents/{consent_id}/withdraw", headers=controller, json={"reason": "a\u0000b"}
+    )
+    assert_names(refused, "body")
+    assert "NUL" in refused.json()["errors"][0]["reason"]
+    current = await api.get(f"/v1/consents/{consent_id}", headers=controller)
+    assert current.json()["state"] == "active"
+
+    # A backslash before "u0000" is text, not an escape: accepted and kept as written.
+    kept = await api.post(
+        f"/v1/consents/{consent_id}/withdraw",
+        headers=controller | {"Content-Type": "application/json"},
+        content=b'{"reason": "C:\\\\u0000 folder"}',
+    )
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["withdrawal_reason"] == "C:\\u0000 folder"

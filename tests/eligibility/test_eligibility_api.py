@@ -97,11 +97,6 @@ async def entries_of(db: Database, client_id: str) -> list[DisclosureEntry]:
         return list(rows)
 
 
-@pytest.fixture
-def keys(keys_file) -> KeySet:  # type: ignore[no-untyped-def]
-    return KeySet.load(keys_file)
-
-
 async def headers_for(
     api: httpx.AsyncClient, db: Database, organisation: str, scopes: str | None = None
 ) -> tuple[dict, str]:

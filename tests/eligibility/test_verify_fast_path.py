@@ -8,7 +8,6 @@ import asyncio
 import datetime as dt
 
 import httpx
-import pytest
 from sqlalchemy import select, update
 
 from audit.models import AuditPending, DisclosureEntry
@@ -30,11 +29,6 @@ from tests.factories import new_rrn
 
 BLS = {"attribute": "basic_livelihood.recipient"}
 CENTRE, PRIVATE = "WC-ARA", "PRIV-FOOD"
-
-
-@pytest.fixture
-def keys(keys_file) -> KeySet:  # type: ignore[no-untyped-def]
-    return KeySet.load(keys_file)
 
 
 async def test_a_centre_verifies_by_consent_and_loses_it_on_the_next_request(

@@ -331,3 +331,23 @@ async def test_concurrent_files_sharing_people_both_apply(
     assert [r.status_code for r in responses] == [201, 201], [r.text for r in responses]
     assert [r.json()["inserted"] for r in responses] == [4500, 4500]
     assert await count(db, Person) == persons_before + 4500
+
+
+async def test_a_nul_character_in_a_mapped_field_rejects_only_its_row(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    """PostgreSQL cannot store U+0000 in text (the file was a 500 there; SQLite kept the
+    name): the mapper refuses the row, naming the field."""
+    headers = await mohw_headers(ingest_api, db)
+    tag = uuid.uuid4().hex[:8]
+    content = csv_file(
+        f"{new_rrn()},박서준,11350,,N-{tag}-1,1001,20240101,,01,",
+        f"{new_rrn()},박서\x00준,11350,,N-{tag}-2,1001,20240101,,01,",
+    )
+    response = await upload(ingest_api, headers, "test-welfare", content)
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert (report["inserted"], report["rejected"]) == (1, 1)
+    (rejection,) = report["rejections"]
+    assert (rejection["row"], rejection["field"]) == (2, "name (성명)")
+    assert "NUL" in rejection["reason"]
