@@ -69,3 +69,36 @@ async def test_request_log_has_request_id_and_organisation(
     assert record["status"] == 200
     assert record["level"] == "info"
     assert record["timestamp"].endswith("Z")
+
+
+def test_logged_exceptions_keep_their_types_and_frames_but_not_their_messages(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A driver's error repeats the row it refused (PostgreSQL's DETAIL line), a KeyError its
+    key: an exception's message may be personal data, so logs carry its type and frames only."""
+    hub_logging.configure("INFO", "json")
+
+    def refuse(key: str, row: str) -> None:
+        try:
+            raise KeyError(key)
+        except KeyError as exc:
+            raise ValueError(f"DETAIL: Failing row contains {row}") from exc
+
+    import logging
+
+    # Built at run time: a traceback shows source lines, and these must come only as data.
+    key, row = "".join(["김", "비밀"]), "(" + ", ".join(["홍길동", "11350"]) + ")"
+    for logger in (structlog.get_logger("hub.api"), logging.getLogger("uvicorn.error")):
+        try:
+            refuse(key, row)
+        except ValueError:
+            logger.exception("request.failed")
+    records = json_lines(capsys.readouterr().err)
+    assert len(records) == 2
+    for record in records:
+        shown = record["exception"]
+        assert "builtins.KeyError (message withheld)" in shown
+        assert "builtins.ValueError (message withheld)" in shown
+        assert "in refuse" in shown  # where it happened is kept
+        for secret in ("김비밀", "홍길동", "11350"):
+            assert secret not in shown
