@@ -43,3 +43,25 @@ def test_errors_are_documented_as_problem_json() -> None:
                     assert "application/problem+json" in response.get("content", {}), (
                         f"{method.upper()} {path} {status} is not problem+json"
                     )
+
+
+def test_links_name_operations_and_parameters_that_exist() -> None:
+    """Each declared link (hub.api.links) targets a real operation and one of its parameters,
+    and the operations that create a resource declare where its id goes."""
+    document = json.loads(render_openapi())
+    operations = {
+        op["operationId"]: op for path in document["paths"].values() for op in path.values()
+    }
+    linked = set()
+    for operation in operations.values():
+        for response in operation["responses"].values():
+            for link in response.get("links", {}).values():
+                target = operations[link["operationId"]]
+                names = {p["name"] for p in target.get("parameters", [])}
+                assert set(link["parameters"]) <= names, link
+                linked.add(operation["operationId"])
+    assert {
+        "create_consent_v1_consents_post",
+        "create_subscription_v1_subscriptions_post",
+        "ingest_v1_ingest__source__post",
+    } <= linked

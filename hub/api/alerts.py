@@ -14,6 +14,7 @@ from hub.alerts import feed, subscriptions
 from hub.alerts.envelope import as_json
 from hub.alerts.models import AlertSubscription
 from hub.api.idempotent import once
+from hub.api.links import BODY_ID, created
 from hub.api.problems import problem_responses
 from hub.auth.dependencies import DbSession, Principal, require
 from hub.auth.scopes import Scope
@@ -109,7 +110,26 @@ def _out(row: AlertSubscription, **extra: Any) -> SubscriptionOut:
     )
 
 
-@router.post("/v1/subscriptions", status_code=201, response_model=SubscriptionOut)
+@router.post(
+    "/v1/subscriptions",
+    status_code=201,
+    response_model=SubscriptionOut,
+    responses=problem_responses(409)
+    | created(
+        201,
+        "The subscription, with its signing secret (shown once).",
+        ReadSubscription=(
+            "read_subscription_v1_subscriptions__subscription_id__get",
+            "subscription_id",
+            BODY_ID,
+        ),
+        DeleteSubscription=(
+            "delete_subscription_v1_subscriptions__subscription_id__delete",
+            "subscription_id",
+            BODY_ID,
+        ),
+    ),
+)
 async def create_subscription(
     principal: Subscriber,
     session: DbSession,

@@ -20,6 +20,7 @@ from audit.log import subject_of
 from hub.api.disclosing import SubjectIn, context, release
 from hub.api.idempotent import once
 from hub.api.instants import Instant
+from hub.api.links import BODY_ID, created
 from hub.api.problems import problem_responses
 from hub.auth.dependencies import Caller, DbSession, Principal, require
 from hub.auth.scopes import Scope
@@ -137,7 +138,26 @@ async def _shown(session: DbSession, ctx: Context, action: str, rows: list[Conse
         )
 
 
-@router.post("", status_code=201, response_model=ConsentOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ConsentOut,
+    responses=created(
+        201,
+        "The consent, as recorded.",
+        ReadConsent=("read_consent_v1_consents__consent_id__get", "consent_id", BODY_ID),
+        ConsentReceipt=(
+            "consent_receipt_v1_consents__consent_id__receipt_get",
+            "consent_id",
+            BODY_ID,
+        ),
+        WithdrawConsent=(
+            "withdraw_consent_v1_consents__consent_id__withdraw_post",
+            "consent_id",
+            BODY_ID,
+        ),
+    ),
+)
 async def create_consent(
     principal: Annotated[Principal, require(Scope.CONSENTS_WRITE)],
     session: DbSession,
@@ -228,7 +248,7 @@ async def consent_receipt(
     return PlainTextResponse(signed, media_type="application/jose")
 
 
-@router.post("/{consent_id}/withdraw", response_model=ConsentOut)
+@router.post("/{consent_id}/withdraw", response_model=ConsentOut, responses=problem_responses(409))
 async def withdraw_consent(
     principal: Annotated[Principal, require(Scope.CONSENTS_WRITE)],
     session: DbSession,

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, UploadFile
 from pydantic import BaseModel
 
+from hub.api.links import created
 from hub.api.problems import problem_responses
 from hub.auth.dependencies import DbSession, Principal, require
 from hub.auth.scopes import Scope
@@ -74,7 +75,19 @@ def _report(batch, rejections) -> BatchReport:  # type: ignore[no-untyped-def]
 
 
 @router.post(
-    "/{source}", status_code=201, response_model=BatchReport, responses=problem_responses(404)
+    "/{source}",
+    status_code=201,
+    response_model=BatchReport,
+    responses=problem_responses(404)
+    | created(
+        201,
+        "The batch report.",
+        ReadBatch=(
+            "get_batch_v1_ingest_batches__batch_id__get",
+            "batch_id",
+            "$response.body#/batch_id",
+        ),
+    ),
 )
 async def ingest(
     request: Request,
