@@ -9,10 +9,12 @@ and answers the error (hub.api.disclosing).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
+from sqlalchemy import Executable, Row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -179,5 +181,16 @@ async def record(session: AsyncSession, entry: Disclosure) -> None:
     """Add the entry to the request's transaction; a failure to write it fails the request."""
     try:
         await log.record(session, entry)
+    except SQLAlchemyError as exc:
+        raise log_unavailable(exc) from exc
+
+
+async def record_with(
+    session: AsyncSession, entry: Disclosure, statement: Executable, params: dict[str, Any]
+) -> Sequence[Row[Any]]:
+    """`record`, with the read-only `statement` run in the same round trip where the database
+    allows it (audit.log.record_with); its rows. A failure fails the request as `record`'s."""
+    try:
+        return await log.record_with(session, entry, statement, params)
     except SQLAlchemyError as exc:
         raise log_unavailable(exc) from exc

@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.log import subject_of
 from hub.consents.service import for_decision
-from hub.disclosures.context import Context, record
+from hub.disclosures.context import Context, record, record_with
 from hub.disclosures.subjects import Subject, find, invalid, refusing, runs
 from hub.eligibility import answers, lookup
 from hub.kit.errors import Forbidden
-from hub.records.facts import Fact, conferring, facts_of
+from hub.records.facts import Fact, conferring, facts_from, facts_query
 from hub.records.models import Enrolment
 from hub.vault import subject_ref
 from schemas.catalogue import Catalogue
@@ -167,30 +167,35 @@ async def verify(
         own_programme=True,
         programme=programme.code,
     )
+    entry = ctx.entry(
+        action=action,
+        purpose=VERIFICATION,
+        decision=Decision.PERMIT,
+        reason=f"Answered {len(questions)} attribute question(s) for {programme.code}.",
+        basis=basis,
+        categories=categories,
+        fields=sorted({q.attribute for q in questions}),
+        subject_ref=log_ref,
+    )
     facts: list[Fact] = []
-    if found is not None:
-        facts = await facts_of(
-            session, ctx.catalogue, [found.person_id], {q.attribute for q in questions}
-        )
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    query = facts_query(
+        dialect,
+        ctx.catalogue,
+        [found.person_id] if found else [],
+        {q.attribute for q in questions},
+    )
+    if query is None:
+        await record(session, entry)
+    else:  # the facts are read, after the decision, with the entry that logs the answer
+        rows = await record_with(session, entry, query.statement, query.params)
+        facts = facts_from(ctx.catalogue, query, rows)
     result = answers.answer_all(
         ctx.catalogue,
         questions,
         [f for f in facts if f.holds_on(as_of)],
         known_person=found is not None,
         complete=complete_attributes(ctx.catalogue),
-    )
-    await record(
-        session,
-        ctx.entry(
-            action=action,
-            purpose=VERIFICATION,
-            decision=Decision.PERMIT,
-            reason=f"Answered {len(questions)} attribute question(s) for {programme.code}.",
-            basis=basis,
-            categories=categories,
-            fields=sorted({q.attribute for q in questions}),
-            subject_ref=log_ref,
-        ),
     )
     ref = subject_ref(ctx.keyset, found.person_id, ctx.requester.organisation) if found else None
     return Verification(ref, as_of, basis, result)

@@ -126,20 +126,28 @@ def _statement(
     return union_all(reported, enrolled)
 
 
-async def facts_of(
-    session: AsyncSession,
+@dataclass(frozen=True)
+class FactsQuery:
+    """The statement that reads facts (`facts_of`) with its parameters, for a caller that runs
+    it itself (the eligibility answer runs it with its log entry: audit.log.record_with)."""
+
+    statement: CompoundSelect | Select[Any]
+    params: dict[str, Any]
+    wanted: set[str] | None
+
+
+def facts_query(
+    dialect: str,
     catalogue: Catalogue,
     person_ids: Iterable[uuid.UUID],
     attributes: Iterable[str] | None = None,
-) -> list[Fact]:
-    """Every fact about the persons (limited to `attributes` when given): reported and derived,
-    read in one statement."""
+) -> FactsQuery | None:
+    """The statement `facts_of` runs; None when there is no one to ask about."""
     people = list(set(person_ids))
     if not people:
-        return []
+        return None
     wanted = None if attributes is None else set(attributes)
     programmes = conferring(catalogue, wanted)
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     statement = _statement(dialect, len(people) == 1, wanted is not None, bool(programmes))
     params = {
         "person": people[0],
@@ -147,8 +155,15 @@ async def facts_of(
         "attributes": sorted(wanted or ()),
         "programmes": sorted(programmes),
     }
+    return FactsQuery(statement, params, wanted)
+
+
+def facts_from(catalogue: Catalogue, query: FactsQuery, rows: Iterable[Any]) -> list[Fact]:
+    """The facts in the rows `query.statement` returned: reported ones as they are, and those
+    the enrolments confer, derived."""
+    wanted = query.wanted
     facts: list[Fact] = []
-    for row in await session.execute(statement, params):
+    for row in rows:
         if row.status is None:
             facts.append(
                 Fact(
@@ -175,6 +190,21 @@ async def facts_of(
             if wanted is None or fact.attribute in wanted
         )
     return facts
+
+
+async def facts_of(
+    session: AsyncSession,
+    catalogue: Catalogue,
+    person_ids: Iterable[uuid.UUID],
+    attributes: Iterable[str] | None = None,
+) -> list[Fact]:
+    """Every fact about the persons (limited to `attributes` when given): reported and derived,
+    read in one statement."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    query = facts_query(dialect, catalogue, person_ids, attributes)
+    if query is None:
+        return []
+    return facts_from(catalogue, query, await session.execute(query.statement, query.params))
 
 
 @dataclass(frozen=True)
