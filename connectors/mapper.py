@@ -68,23 +68,6 @@ class Staged(NamedTuple):
     record: dict[str, Any]
     """The validated canonical record's fields (its model's `__dict__`, not a copy)."""
 
-    @classmethod
-    def of(cls, mapped: Mapped) -> Staged:
-        person = mapped.person
-        return cls(
-            mapped.row,
-            mapped.location,
-            mapped.rrn.canonical(),
-            person.name,
-            person.birth_date,
-            person.sex,
-            person.region_code,
-            person.household_id,
-            mapped.key,
-            mapped.fingerprint,
-            mapped.record.__dict__,
-        )
-
     def __repr__(self) -> str:
         # The tuple's own repr would print the RRN and the name.
         return f"Staged(row={self.row}, location={self.location!r})"
@@ -200,16 +183,30 @@ class Mapper:
 
     def map(self, raw: RawRow) -> Mapped | Rejection:
         try:
-            return self._map(raw)
+            return Mapped(raw.number, raw.location, *self._accept(raw))
         except _Reject as problem:
             return Rejection(raw.number, raw.location, problem.field, problem.reason)
 
     def stage(self, raw: RawRow) -> Staged | Rejection:
-        """`map`, with an accepted row flattened for the bulk pipeline (hub.ingest)."""
+        """`map`, with an accepted row flattened for the bulk pipeline (hub.ingest): the same
+        checks, without building the `Mapped` wrapper (the row loop is the hot path)."""
         try:
-            return Staged.of(self._map(raw))
+            rrn, person, record, key, fingerprint = self._accept(raw)
         except _Reject as problem:
             return Rejection(raw.number, raw.location, problem.field, problem.reason)
+        return Staged(
+            raw.number,
+            raw.location,
+            rrn.canonical(),
+            person.name,
+            person.birth_date,
+            person.sex,
+            person.region_code,
+            person.household_id,
+            key,
+            fingerprint,
+            record.__dict__,
+        )
 
     # -- fields ------------------------------------------------------------------------------
 
@@ -252,7 +249,11 @@ class Mapper:
 
     # -- records -----------------------------------------------------------------------------
 
-    def _map(self, raw: RawRow) -> Mapped:
+    def _accept(
+        self, raw: RawRow
+    ) -> tuple[ResidentRegistrationNumber, PersonRecord, CanonicalRecord, str, str]:
+        """The row's RRN, person, record, key and fingerprint; `_Reject` if it cannot be
+        accepted."""
         if raw.fields.get("__extra__") is not None:
             raise _Reject("row", "the row has more fields than the header")
         values = self._values(raw)
@@ -260,13 +261,14 @@ class Mapper:
             rrn = parse_rrn(values["rrn"], today=self.today)
         except InvalidRRN as exc:
             raise _Reject(_label("rrn", self.mapping.fields["rrn"]), str(exc)) from None
+        digits = rrn.canonical()
         kind = self.mapping.record
         key = values["source_event_id" if kind is RecordKind.STATUS_EVENT else "source_record_id"]
         try:
             person = PersonRecord(
                 source=self.organisation,
                 source_record_id=key,
-                rrn=SecretStr(rrn.canonical()),
+                rrn=SecretStr(digits),
                 name=values["name"],
                 birth_date=rrn.birth_date,
                 sex=rrn.sex,
@@ -280,8 +282,8 @@ class Mapper:
             raise _Reject(where, error["msg"].removeprefix("Value error, ")) from None
         # The row's canonical content: its mapped values (codes translated, dates parsed).
         content = self._content % self._content_values(values)
-        fingerprint = hashlib.sha256((rrn.canonical() + content).encode()).hexdigest()
-        return Mapped(raw.number, raw.location, rrn, person, record, key, fingerprint)
+        fingerprint = hashlib.sha256((digits + content).encode()).hexdigest()
+        return rrn, person, record, key, fingerprint
 
     def _record(self, kind: RecordKind, values: dict[str, Any]) -> CanonicalRecord:
         for start, end in (("period_start", "period_end"), ("valid_from", "valid_to")):
