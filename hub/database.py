@@ -212,6 +212,16 @@ class Database:
         self.url = url
         self.engine = create_engine(url, echo=echo)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.statement_sessions = self.sessions
+        """Sessions for a unit of work whose writes are one statement (`hub.auth.dependencies`
+        `StatementSession`). On PostgreSQL they run in autocommit, so the statement is its own
+        transaction and no BEGIN or COMMIT is sent: two round trips fewer. Elsewhere they are
+        the usual sessions."""
+        if not is_sqlite(url):
+            autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self.statement_sessions = async_sessionmaker(
+                autocommit, expire_on_commit=False, autoflush=False
+            )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -44,10 +44,9 @@ def auditor(action: str) -> Any:
 
     async def guard(
         request: Request,
-        session: DbSession,
         authorization: Annotated[str | None, Depends(oauth2_scheme)],
     ) -> Context:
-        principal = await authenticate(request, SecurityScopes(), session, authorization)
+        principal = await authenticate(request, SecurityScopes(), authorization)
         ctx = context(request, principal)
         async with refusals_logged(request):
             access.check_auditor(ctx, action)
@@ -56,10 +55,10 @@ def auditor(action: str) -> Any:
     return Security(guard, scopes=[Scope.AUDIT_READ.value])
 
 
-async def _any_client(request: Request, session: DbSession) -> Context:
+async def _any_client(request: Request) -> Context:
     """Authenticated without a scope check: the subject report decides by purpose."""
     authorization = request.headers.get("authorization")
-    principal = await authenticate(request, SecurityScopes(), session, authorization)
+    principal = await authenticate(request, SecurityScopes(), authorization)
     return context(request, principal)
 
 

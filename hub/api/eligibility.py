@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from hub.api.disclosing import SubjectIn, context, refusals_logged, release
 from hub.api.problems import problem_responses
-from hub.auth.dependencies import DbSession, Principal, require
+from hub.auth.dependencies import DbSession, Principal, StatementSession, require
 from hub.auth.scopes import Scope
 from hub.eligibility import answers, recommend, service
 from schemas.common import DottedCode, ProgrammeCode, PurposeCode
@@ -119,7 +119,7 @@ def _today(request_date: dt.date | None, now: dt.datetime) -> dt.date:
 @router.post("/verify", response_model=VerifyOut)
 async def verify(
     principal: Annotated[Principal, require(Scope.ELIGIBILITY_VERIFY)],
-    session: DbSession,
+    session: StatementSession,
     request: Request,
     body: VerifyIn,
 ) -> VerifyOut:

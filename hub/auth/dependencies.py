@@ -7,8 +7,11 @@ and `hub.auth` may import FastAPI (ARCHITECTURE.md). Routers declare what they n
 
 from __future__ import annotations
 
+import hashlib
 import re
+import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,7 +21,7 @@ from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 from joserfc import jwk
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.auth import repository
 from hub.auth.scopes import Scope
@@ -41,10 +44,11 @@ oauth2_scheme = OAuth2(
 )
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's one transaction: committed when the endpoint returns, before the
-    response is sent (`scope="function"`), rolled back on any error."""
-    async with request.app.state.db.sessions() as session:
+@asynccontextmanager
+async def _unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """Committed when the endpoint returns, before the response is sent (`scope="function"`),
+    rolled back on any error."""
+    async with sessions() as session:
         try:
             yield session
         except BaseException:
@@ -54,7 +58,31 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
 
 
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's one transaction."""
+    async with _unit_of_work(request.app.state.db.sessions) as session:
+        yield session
+
+
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_statement_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The unit of work of an endpoint whose writes are a single statement: the eligibility
+    answer, whose log entry, queue row and facts are one data-modifying statement on
+    PostgreSQL (audit.log.record_with). There the statement is its own transaction (atomic,
+    and committed when it returns), so the session sends no BEGIN or COMMIT, two of a verify's
+    four round trips (benchmarks/RESULTS.md, "Eligibility"); its reads before it see committed
+    data, as they would in a READ COMMITTED transaction. On SQLite, where the entry, its queue
+    row and the facts are three statements, it is the request's transaction as usual.
+
+    Never use it for an endpoint that writes twice: each write would commit on its own.
+    `tests/eligibility/test_verify_fast_path.py` counts what a verify sends."""
+    async with _unit_of_work(request.app.state.db.statement_sessions) as session:
+        yield session
+
+
+StatementSession = Annotated[AsyncSession, Depends(get_statement_session, scope="function")]
 
 
 @dataclass(frozen=True)
@@ -69,16 +97,57 @@ class Principal:
     actor: str | None
 
 
+VALIDATED_TOKENS = 4096
+"""Access tokens whose signature and fixed claims one validator remembers (hub.auth.dependencies
+`_claims`); the oldest is forgotten first."""
+
+
 class _Validator(JWTBearerTokenValidator):  # type: ignore[misc]
-    """RFC 9068 §4 validation (iss, aud, exp, typ) against one key set's published keys."""
+    """RFC 9068 §4 validation (iss, aud, exp, typ) against one key set's published keys.
+
+    A client sends the same token with every request until it expires. Verifying its
+    signature and parsing its claims again each time cost about a seventh of a verify's CPU
+    in the hub process (benchmarks/RESULTS.md, "Eligibility"), and the outcome cannot change
+    for the same bytes under the same keys: only the time claims can. So a token that passed
+    is remembered, keyed by its SHA-256 (the validator lives as long as its key set, so a key
+    rotation forgets everything), and on the next request only `exp`, `nbf` and `iat` are
+    checked again. Whether the client is still enabled is checked on every request
+    regardless (`authenticate`)."""
 
     def __init__(self, settings: Settings, keyset: KeySet) -> None:
         super().__init__(issuer=settings.issuer, resource_server=settings.resource_audience)
         self.keyset = keyset
         self._jwks = jwk.KeySet.import_key_set(keyset.public_jwks())
+        self._validated: dict[bytes, dict[str, Any]] = {}
 
     def get_jwks(self) -> jwk.KeySet:
         return self._jwks
+
+    def validated(self, digest: bytes, now: int, leeway: int) -> dict[str, Any] | None:
+        """The claims of a token that passed before and whose times still hold, else None."""
+        claims = self._validated.get(digest)
+        if claims is None:
+            return None
+        if not _in_time(claims, now, leeway):
+            del self._validated[digest]
+            return None
+        return claims
+
+    def remember(self, digest: bytes, claims: dict[str, Any]) -> None:
+        if len(self._validated) >= VALIDATED_TOKENS:
+            del self._validated[next(iter(self._validated))]
+        self._validated[digest] = claims
+
+
+def _in_time(claims: dict[str, Any], now: int, leeway: int) -> bool:
+    """RFC 7519 §4.1.4-4.1.6 as joserfc's registry (authlib's validation) applies them: not
+    expired, not before its time, not issued in the future, each with `leeway` seconds."""
+    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+    return (
+        (exp is None or exp > now - leeway)
+        and (nbf is None or nbf <= now + leeway)
+        and (iat is None or iat <= now + leeway)
+    )
 
 
 def _validator(request: Request) -> _Validator:
@@ -119,9 +188,14 @@ def _bearer_token(authorization: str | None) -> str:
 
 async def _claims(request: Request, token: str) -> dict[str, Any]:
     validator = _validator(request)
+    leeway = request.app.state.settings.clock_leeway
+    digest = hashlib.sha256(token.encode("ascii")).digest()
+    known = validator.validated(digest, int(time.time()), leeway)
+    if known is not None:
+        return dict(known)
     try:
         claims = validator.authenticate_token(token)
-        claims.validate(leeway=request.app.state.settings.clock_leeway)
+        claims.validate(leeway=leeway)
     except Exception as exc:  # authlib/joserfc raise several types; all mean "not valid"
         raise Unauthenticated(
             "The access token is invalid or expired.",
@@ -132,22 +206,27 @@ async def _claims(request: Request, token: str) -> dict[str, Any]:
             "The token is not an RFC 9068 access token.",
             headers=_challenge("invalid_token", "not an access token"),
         )
+    validator.remember(digest, dict(claims))
     return dict(claims)
 
 
 async def authenticate(
     request: Request,
     security_scopes: SecurityScopes,
-    session: DbSession,
     authorization: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
     """Validate the bearer token, re-check that its client is still enabled, then check scopes.
 
     Deny by default: the scopes an endpoint declares must all be granted to the token.
+
+    The client's standing is read in a short session of its own, not in the request's unit of
+    work: a request then never holds two pooled connections at once (one for its guard, one
+    for its work), which under load let requests wait on each other until the pool timed out.
     """
     claims = await _claims(request, _bearer_token(authorization))
     client_id = str(claims.get("client_id", ""))
-    standing = await repository.client_standing(session, client_id)
+    async with request.app.state.db.statement_sessions() as session:
+        standing = await repository.client_standing(session, client_id)
     if standing is None or not standing[0] or standing[1] != claims.get("org"):
         raise Unauthenticated(
             "The client of this token is unknown or disabled.",

@@ -13,6 +13,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +38,7 @@ ENROLMENTS = "benefit.enrolment"
 BENEFIT_PURPOSES = ("eligibility.verification", "benefit.administration")
 
 
+@lru_cache(maxsize=16)
 def complete_attributes(catalogue: Catalogue) -> frozenset[str]:
     """Attributes the hub holds in full: those conferred by enrolments in programmes whose
     registers the ministries send (e.g. 생계급여 → basic-livelihood recipient). Holding no such

@@ -43,15 +43,26 @@ class Fact:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
 
-def conferring(catalogue: Catalogue, attributes: Iterable[str] | None = None) -> set[str]:
+def conferring(catalogue: Catalogue, attributes: Iterable[str] | None = None) -> frozenset[str]:
     """Codes of the programmes whose enrolments confer any of `attributes` (all when None)."""
-    wanted = None if attributes is None else set(attributes)
-    return {
+    return _conferring(catalogue, None if attributes is None else frozenset(attributes))
+
+
+@lru_cache(maxsize=256)
+def _conferring(catalogue: Catalogue, wanted: frozenset[str] | None) -> frozenset[str]:
+    # Every eligibility answer asks this of the same catalogue (hashed by identity: a reload
+    # is a new object) for the same few attribute sets.
+    return frozenset(
         code
         for code, programme in catalogue.programmes.items()
         for conferred in programme.confers
         if wanted is None or conferred.attribute in wanted
-    }
+    )
+
+
+@lru_cache(maxsize=256)
+def _sorted(codes: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(codes))
 
 
 class _Enrolled(Protocol):
@@ -133,7 +144,7 @@ class FactsQuery:
 
     statement: CompoundSelect | Select[Any]
     params: dict[str, Any]
-    wanted: set[str] | None
+    wanted: frozenset[str] | None
 
 
 def facts_query(
@@ -146,14 +157,14 @@ def facts_query(
     people = list(set(person_ids))
     if not people:
         return None
-    wanted = None if attributes is None else set(attributes)
-    programmes = conferring(catalogue, wanted)
+    wanted = None if attributes is None else frozenset(attributes)
+    programmes = _conferring(catalogue, wanted)
     statement = _statement(dialect, len(people) == 1, wanted is not None, bool(programmes))
     params = {
         "person": people[0],
         "people": people,
-        "attributes": sorted(wanted or ()),
-        "programmes": sorted(programmes),
+        "attributes": list(_sorted(wanted or frozenset())),
+        "programmes": list(_sorted(programmes)),
     }
     return FactsQuery(statement, params, wanted)
 

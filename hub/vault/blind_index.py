@@ -13,7 +13,6 @@ During a re-index after a (forced) blind-index rotation, rows may carry either k
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Final
@@ -47,7 +46,7 @@ def blind_index(
     (which must be a non-retired blind-index key)."""
     key = keyset.resolve(KeyPurpose.BLIND_INDEX, kid)
     message = _LABEL + rrn.canonical().encode("ascii")
-    return BlindIndex(key.kid, hmac.new(key.secret_bytes(), message, hashlib.sha256).digest())
+    return BlindIndex(key.kid, hmac.digest(key.secret_bytes(), message, "sha256"))
 
 
 def candidates(keyset: KeySet, rrn: ResidentRegistrationNumber) -> tuple[BlindIndex, ...]:

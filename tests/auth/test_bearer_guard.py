@@ -3,6 +3,7 @@ under-scoped token gets 401/403 problem+json, never data and never a 500."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from pathlib import Path
@@ -182,3 +183,45 @@ async def test_bad_actor_header_is_422(api: httpx.AsyncClient, db: Database) -> 
     headers = await bearer(api, client) | {"Hub-Actor": "a b c; drop"}
     body = assert_problem(await api.get("/v1/programmes", headers=headers), 422, "invalid-input")
     assert body["errors"][0]["field"] == "header:Hub-Actor"
+
+
+async def test_a_remembered_token_is_refused_once_it_expires(
+    api: httpx.AsyncClient, db: Database, keys_file: Path, settings: Settings
+) -> None:
+    """A token that passed is remembered (hub.auth.dependencies `_Validator`), but its time
+    claims are checked on every request: this one is inside the clock leeway for two more
+    seconds, passes twice, and is refused after."""
+    client = await new_client(db)
+    now = int(time.time())
+    token = hub_signed(
+        keys_file,
+        settings,
+        client_id=client.client_id,
+        sub=client.client_id,
+        org=client.organisation,
+        iat=now - settings.clock_leeway - 60,
+        exp=now - settings.clock_leeway + 2,
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    first = await api.get("/v1/programmes", headers=headers)
+    assert first.status_code == 200, first.text
+    assert (await api.get("/v1/programmes", headers=headers)).status_code == 200
+    await asyncio.sleep(now + 3 - time.time())  # past exp + leeway, by whole seconds
+    assert_problem(await api.get("/v1/programmes", headers=headers), 401, "unauthenticated")
+
+
+async def test_a_remembered_token_with_another_signature_is_refused(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    """The memory is keyed by the whole token: the same header and claims under a signature
+    the hub did not make are verified, and fail."""
+    client = await new_client(db)
+    headers = await bearer(api, client)
+    assert (await api.get("/v1/programmes", headers=headers)).status_code == 200
+    head, claims, signature = headers["Authorization"].removeprefix("Bearer ").split(".")
+    forged = signature[:-4] + ("AAAA" if not signature.endswith("AAAA") else "BBBB")
+    response = await api.get(
+        "/v1/programmes", headers={"Authorization": f"Bearer {head}.{claims}.{forged}"}
+    )
+    assert_problem(response, 401, "unauthenticated")
+    assert (await api.get("/v1/programmes", headers=headers)).status_code == 200
