@@ -10,8 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -44,43 +43,42 @@ oauth2_scheme = OAuth2(
 )
 
 
-@asynccontextmanager
-async def _unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """Committed when the endpoint returns, before the response is sent (`scope="function"`),
-    rolled back on any error."""
-    async with sessions() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
+def _unit_of_work(
+    sessions: Callable[[Request], async_sessionmaker[AsyncSession]],
+) -> Callable[[Request], AsyncIterator[AsyncSession]]:
+    """A dependency that yields a session from `sessions`: committed when the endpoint
+    returns, before the response is sent (`scope="function"`), rolled back on any error.
+    (One generator, not a context manager inside one: this runs for every request.)"""
+
+    async def dependency(request: Request) -> AsyncIterator[AsyncSession]:
+        async with sessions(request)() as session:
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            else:
+                await session.commit()
+
+    return dependency
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's one transaction."""
-    async with _unit_of_work(request.app.state.db.sessions) as session:
-        yield session
-
+get_session = _unit_of_work(lambda request: request.app.state.db.sessions)
+"""The request's one transaction."""
 
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
+get_statement_session = _unit_of_work(lambda request: request.app.state.db.statement_sessions)
+"""The unit of work of an endpoint whose writes are a single statement: the eligibility
+answer, whose log entry, queue row and facts are one data-modifying statement on PostgreSQL
+(audit.log.record_with). There the statement is its own transaction (atomic, and committed
+when it returns), so the session sends no BEGIN or COMMIT, two of a verify's four round trips
+(benchmarks/RESULTS.md, "Eligibility"); its reads before it see committed data, as they would
+in a READ COMMITTED transaction. On SQLite, where the entry, its queue row and the facts are
+three statements, it is the request's transaction as usual.
 
-async def get_statement_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The unit of work of an endpoint whose writes are a single statement: the eligibility
-    answer, whose log entry, queue row and facts are one data-modifying statement on
-    PostgreSQL (audit.log.record_with). There the statement is its own transaction (atomic,
-    and committed when it returns), so the session sends no BEGIN or COMMIT, two of a verify's
-    four round trips (benchmarks/RESULTS.md, "Eligibility"); its reads before it see committed
-    data, as they would in a READ COMMITTED transaction. On SQLite, where the entry, its queue
-    row and the facts are three statements, it is the request's transaction as usual.
-
-    Never use it for an endpoint that writes twice: each write would commit on its own.
-    `tests/eligibility/test_verify_fast_path.py` counts what a verify sends."""
-    async with _unit_of_work(request.app.state.db.statement_sessions) as session:
-        yield session
-
+Never use it for an endpoint that writes twice: each write would commit on its own.
+`tests/eligibility/test_verify_fast_path.py` counts what a verify sends."""
 
 StatementSession = Annotated[AsyncSession, Depends(get_statement_session, scope="function")]
 
