@@ -217,14 +217,14 @@ async def authenticate(
 
     Deny by default: the scopes an endpoint declares must all be granted to the token.
 
-    The client's standing is read, when not trusted, in a short session of its own, not in
-    the request's unit of work: a request then never holds two pooled connections at once
-    (one for its guard, one for its work), which under load let requests wait on each other
-    until the pool timed out.
+    The client's standing is read in a short session of its own, not in the request's unit of
+    work: a request then never holds two pooled connections at once (one for its guard, one
+    for its work), which under load let requests wait on each other until the pool timed out.
     """
     claims = await _claims(request, _bearer_token(authorization))
     client_id = str(claims.get("client_id", ""))
-    standing = await repository.client_standing(request.app.state.db.statement_sessions, client_id)
+    async with request.app.state.db.statement_sessions() as session:
+        standing = await repository.client_standing(session, client_id)
     if standing is None or not standing[0] or standing[1] != claims.get("org"):
         raise Unauthenticated(
             "The client of this token is unknown or disabled.",

@@ -8,7 +8,7 @@ import weakref
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.models import Client, UsedAssertion
 from hub.organisations.models import Organisation
@@ -37,13 +37,10 @@ _STANDING = (
 _trusted: weakref.WeakKeyDictionary[Any, dict[str, tuple[float, str, str]]] = (
     weakref.WeakKeyDictionary()
 )
-"""Per session factory (so per database): client id → (trusted until, organisation, its
-kind)."""
+"""Per database engine: client id → (trusted until, organisation, its kind)."""
 
 
-async def client_standing(
-    sessions: async_sessionmaker[AsyncSession], client_id: str
-) -> tuple[bool, str, str] | None:
+async def client_standing(session: AsyncSession, client_id: str) -> tuple[bool, str, str] | None:
     """Whether the client is enabled, its organisation and the organisation's kind; None if
     unknown. Checked for every authenticated request, so that disabling a client (`hub
     clients disable`) ends its tokens' access before they expire (up to 10 minutes).
@@ -55,17 +52,12 @@ async def client_standing(
     acceptable: disabling is an operator's reaction to a compromised or retired client, which
     takes far longer than that to notice, and each answer given in the meantime is logged
     with the client id. Only enabled standings are kept, so a client that is disabled or
-    unknown is asked about again every time, and re-enabling takes effect at once.
-
-    The lookup runs in a short session of its own from `sessions`, opened only when the
-    answer is not trusted: the caller's unit of work is not involved, so a request never
-    holds two pooled connections at once (hub.auth.dependencies `authenticate`)."""
-    trusted = _trusted.setdefault(sessions, {})
+    unknown is asked about again every time, and re-enabling takes effect at once."""
+    trusted = _trusted.setdefault(session.bind, {})
     hit = trusted.get(client_id)
     if hit is not None and hit[0] > time.monotonic():
         return True, hit[1], hit[2]
-    async with sessions() as session:
-        row = (await session.execute(_STANDING, {"client_id": client_id})).first()
+    row = (await session.execute(_STANDING, {"client_id": client_id})).first()
     if row is None or not row[0]:
         trusted.pop(client_id, None)
         return None if row is None else (False, str(row[1]), str(row[2]))
