@@ -38,6 +38,7 @@ from hub.auth import router as auth_router
 from hub.auth.ratelimit import RateLimiter
 from hub.catalogue import service as catalogue_service
 from hub.database import Database
+from hub.kit import allocation
 from hub.kit.clock import utcnow
 from hub.settings import Settings
 from hub.vault.ring import KeyRing
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await catalogue_service.sync_if_changed(db, catalogue)
         log = structlog.get_logger("hub")
         log.info("hub.started", catalogue_hash=catalogue.hash, database=db.engine.dialect.name)
+        allocation.settle_after_startup()
 
         async def sequence_forever() -> None:
             """The in-process sequencer: a fresh signed checkpoint every few seconds while

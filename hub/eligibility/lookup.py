@@ -13,9 +13,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, or_, select, tuple_
+from sqlalchemy import Select, Table, bindparam, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.consents.models import ConsentRow
@@ -33,24 +33,30 @@ class Applicant:
     """Every consent the person has given, current or not (the policy judges them)."""
 
 
+_PERSONS = cast(Table, Person.__table__)
+_CONSENTS = cast(Table, ConsentRow.__table__)
+
+
 @lru_cache(maxsize=8)
 def _statement(keys: int) -> Select[Any]:
     """The person under any of `keys` blind-index keys (a lookup as `find_by_rrn` does), with
-    each of their consents on a row of its own (none: one row of NULLs)."""
+    each of their consents on a row of its own (none: one row of NULLs). Over the tables'
+    columns, so SQLAlchemy runs it as Core, without the ORM's compile and loading steps."""
+    persons = _PERSONS.c
     under_any_key = or_(
         *(
-            tuple_(Person.rrn_index_kid, Person.rrn_index)
+            tuple_(persons.rrn_index_kid, persons.rrn_index)
             == tuple_(
-                bindparam(f"kid_{i}", type_=Person.rrn_index_kid.type),
-                bindparam(f"digest_{i}", type_=Person.rrn_index.type),
+                bindparam(f"kid_{i}", type_=persons.rrn_index_kid.type),
+                bindparam(f"digest_{i}", type_=persons.rrn_index.type),
             )
             for i in range(keys)
         )
     )
-    consent = [c for c in ConsentRow.__table__.c if c.key != "person_id"]
+    consent = [c for c in _CONSENTS.c if c.key != "person_id"]
     return (
-        select(Person.id.label("person_id"), *consent)
-        .outerjoin(ConsentRow, ConsentRow.person_id == Person.id)
+        select(persons.id.label("person_id"), *consent)
+        .select_from(_PERSONS.outerjoin(_CONSENTS, _CONSENTS.c.person_id == persons.id))
         .where(under_any_key)
     )
 
