@@ -14,9 +14,9 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Executable, Insert, Row, Table, bindparam, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.models import AuditPending, DisclosureEntry
+from hub.database import Executor, dialect_of
 from hub.vault import KeySet, log_subject_ref
 from schemas.disclosure import Disclosure
 
@@ -132,7 +132,7 @@ def _riding(statement: Executable) -> Executable:
 
 
 async def record_with(
-    session: AsyncSession,
+    session: Executor,
     disclosure: Disclosure,
     statement: Executable,
     params: dict[str, Any],
@@ -141,20 +141,20 @@ async def record_with(
     go in one statement, one round trip fewer for an answer that reads after its decision (the
     eligibility check, benchmarks/RESULTS.md); elsewhere one after the other. Either way both
     are in the caller's transaction, and the answer is released only after it commits."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         entry = {f"entry_{name}": value for name, value in _values(disclosure).items()}
         return (await session.execute(_riding(statement), params | entry)).all()
     await record(session, disclosure)
     return (await session.execute(statement, params)).all()
 
 
-async def record(session: AsyncSession, disclosure: Disclosure) -> DisclosureEntry:
+async def record(session: Executor, disclosure: Disclosure) -> DisclosureEntry:
     """Add one entry to the session's transaction, queued for the sequencer, and execute it at
     once (so a failure surfaces here). Prebuilt Core statements, no ORM unit of work: this
     runs for every disclosure and refusal. Returns the entry as written (with its id)."""
     values = _values(disclosure)
     params = {f"entry_{name}": value for name, value in values.items()}
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         entry_id = (await session.execute(_ENTRY_AND_QUEUE, params)).scalar_one()
     else:
         entry_id = (await session.execute(_INSERT_ENTRY, params)).scalar_one()

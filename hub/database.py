@@ -17,11 +17,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+Executor = AsyncSession | AsyncConnection
+"""What statements run on: a session (the usual unit of work) or, for the one endpoint whose
+write is a single statement, a bare connection (hub.auth.dependencies `StatementConnection`)."""
+
+
+def dialect_of(executor: Executor) -> str:
+    """The executor's database dialect: "postgresql" or "sqlite"."""
+    if isinstance(executor, AsyncConnection):
+        return executor.dialect.name
+    return executor.bind.dialect.name if executor.bind is not None else "sqlite"
 
 
 def insert_for(session: AsyncSession, table: Any) -> Any:
@@ -218,16 +230,13 @@ class Database:
         self.url = url
         self.engine = create_engine(url, echo=echo)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
-        self.statement_sessions = self.sessions
-        """Sessions for a unit of work whose writes are one statement (`hub.auth.dependencies`
-        `StatementSession`). On PostgreSQL they run in autocommit, so the statement is its own
-        transaction and no BEGIN or COMMIT is sent: two round trips fewer. Elsewhere they are
-        the usual sessions."""
+        self.statement_engine = self.engine
+        """Connections for a unit of work whose writes are one statement (`hub.auth.dependencies`
+        `StatementConnection`) and for short reads outside a request's unit of work. On
+        PostgreSQL they run in autocommit, so each statement is its own transaction and no
+        BEGIN or COMMIT is sent: two round trips fewer. Elsewhere they are the usual ones."""
         if not is_sqlite(url):
-            autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-            self.statement_sessions = async_sessionmaker(
-                autocommit, expire_on_commit=False, autoflush=False
-            )
+            self.statement_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

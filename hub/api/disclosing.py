@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit import log as audit_log
 from hub.auth.dependencies import Principal
+from hub.database import Executor
 from hub.disclosures.context import Context, Refused, Requester, log_unavailable
 from hub.kit.clock import utcnow
 from schemas.identifiers import InvalidRRN, parse_rrn
@@ -47,10 +47,10 @@ async def refusals_logged(request: Request) -> AsyncIterator[None]:
         raise refused.error from None
 
 
-async def release(session: AsyncSession) -> None:
+async def release(unit: Executor) -> None:
     """Commit the request's log entry; only then may the answer be built (DESIGN.md)."""
     try:
-        await session.commit()
+        await unit.commit()
     except SQLAlchemyError as exc:
         raise log_unavailable(exc) from exc
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from hub.api.disclosing import SubjectIn, context, refusals_logged, release
 from hub.api.problems import problem_responses
-from hub.auth.dependencies import DbSession, Principal, StatementSession, require
+from hub.auth.dependencies import DbSession, Principal, StatementConnection, require
 from hub.auth.scopes import Scope
 from hub.eligibility import answers, recommend, service
 from schemas.common import DottedCode, ProgrammeCode, PurposeCode
@@ -119,7 +119,7 @@ def _today(request_date: dt.date | None, now: dt.datetime) -> dt.date:
 @router.post("/verify", response_model=VerifyOut)
 async def verify(
     principal: Annotated[Principal, require(Scope.ELIGIBILITY_VERIFY)],
-    session: StatementSession,
+    connection: StatementConnection,
     request: Request,
     body: VerifyIn,
 ) -> VerifyOut:
@@ -127,14 +127,14 @@ async def verify(
     ctx = context(request, principal)
     async with refusals_logged(request):
         result = await service.verify(
-            session,
+            connection,
             ctx,
             rrn=parse_rrn(body.subject.rrn),
             programme_code=body.programme,
             questions=[answers.Question(q.attribute, q.equals, q.at_most) for q in body.attributes],
             as_of=_today(body.as_of, ctx.now),
         )
-    await release(session)
+    await release(connection)
     return VerifyOut(
         subject_ref=result.subject_ref,
         as_of=result.as_of,

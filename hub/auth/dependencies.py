@@ -20,7 +20,7 @@ from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 from joserfc import jwk
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from hub.auth import repository
 from hub.auth.scopes import Scope
@@ -68,19 +68,34 @@ get_session = _unit_of_work(lambda request: request.app.state.db.sessions)
 
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
-get_statement_session = _unit_of_work(lambda request: request.app.state.db.statement_sessions)
-"""The unit of work of an endpoint whose writes are a single statement: the eligibility
-answer, whose log entry, queue row and facts are one data-modifying statement on PostgreSQL
-(audit.log.record_with). There the statement is its own transaction (atomic, and committed
-when it returns), so the session sends no BEGIN or COMMIT, two of a verify's four round trips
-(benchmarks/RESULTS.md, "Eligibility"); its reads before it see committed data, as they would
-in a READ COMMITTED transaction. On SQLite, where the entry, its queue row and the facts are
-three statements, it is the request's transaction as usual.
 
-Never use it for an endpoint that writes twice: each write would commit on its own.
-`tests/eligibility/test_verify_fast_path.py` counts what a verify sends."""
+async def get_statement_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """The unit of work of an endpoint whose writes are a single statement: the eligibility
+    answer, whose log entry, queue row and facts are one data-modifying statement on PostgreSQL
+    (audit.log.record_with). There the statement is its own transaction (atomic, and committed
+    when it returns), so no BEGIN or COMMIT is sent, two of a verify's four round trips
+    (benchmarks/RESULTS.md, "Eligibility"); its reads before it see committed data, as they
+    would in a READ COMMITTED transaction. On SQLite, where the entry, its queue row and the
+    facts are three statements, it is the request's transaction as usual.
 
-StatementSession = Annotated[AsyncSession, Depends(get_statement_session, scope="function")]
+    A bare connection, not a session: its statements are prebuilt Core, and creating, binding,
+    committing and closing an ORM session around them was about a tenth of a verify's CPU.
+
+    Never use it for an endpoint that writes twice: each write would commit on its own.
+    `tests/eligibility/test_verify_fast_path.py` counts what a verify sends."""
+    async with request.app.state.db.statement_engine.connect() as connection:
+        try:
+            yield connection
+        except BaseException:
+            await connection.rollback()
+            raise
+        else:
+            await connection.commit()
+
+
+StatementConnection = Annotated[
+    AsyncConnection, Depends(get_statement_connection, scope="function")
+]
 
 
 @dataclass(frozen=True)
@@ -217,14 +232,14 @@ async def authenticate(
 
     Deny by default: the scopes an endpoint declares must all be granted to the token.
 
-    The client's standing is read in a short session of its own, not in the request's unit of
-    work: a request then never holds two pooled connections at once (one for its guard, one
-    for its work), which under load let requests wait on each other until the pool timed out.
+    The client's standing, when this process does not trust a recent answer, is read on a
+    short connection of its own, not in the request's unit of work: a request then never holds
+    two pooled connections at once (one for its guard, one for its work), which under load let
+    requests wait on each other until the pool timed out.
     """
     claims = await _claims(request, _bearer_token(authorization))
     client_id = str(claims.get("client_id", ""))
-    async with request.app.state.db.statement_sessions() as session:
-        standing = await repository.client_standing(session, client_id)
+    standing = await repository.client_standing(request.app.state.db.statement_engine, client_id)
     if standing is None or not standing[0] or standing[1] != claims.get("org"):
         raise Unauthenticated(
             "The client of this token is unknown or disabled.",

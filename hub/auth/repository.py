@@ -8,7 +8,7 @@ import weakref
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hub.auth.models import Client, UsedAssertion
 from hub.organisations.models import Organisation
@@ -40,7 +40,7 @@ _trusted: weakref.WeakKeyDictionary[Any, dict[str, tuple[float, str, str]]] = (
 """Per database engine: client id → (trusted until, organisation, its kind)."""
 
 
-async def client_standing(session: AsyncSession, client_id: str) -> tuple[bool, str, str] | None:
+async def client_standing(engine: AsyncEngine, client_id: str) -> tuple[bool, str, str] | None:
     """Whether the client is enabled, its organisation and the organisation's kind; None if
     unknown. Checked for every authenticated request, so that disabling a client (`hub
     clients disable`) ends its tokens' access before they expire (up to 10 minutes).
@@ -52,12 +52,16 @@ async def client_standing(session: AsyncSession, client_id: str) -> tuple[bool, 
     acceptable: disabling is an operator's reaction to a compromised or retired client, which
     takes far longer than that to notice, and each answer given in the meantime is logged
     with the client id. Only enabled standings are kept, so a client that is disabled or
-    unknown is asked about again every time, and re-enabling takes effect at once."""
-    trusted = _trusted.setdefault(session.bind, {})
+    unknown is asked about again every time, and re-enabling takes effect at once.
+
+    The lookup runs on a short connection of its own from `engine`, taken only when the
+    answer is not trusted: a trusted answer costs no pool checkout."""
+    trusted = _trusted.setdefault(engine, {})
     hit = trusted.get(client_id)
     if hit is not None and hit[0] > time.monotonic():
         return True, hit[1], hit[2]
-    row = (await session.execute(_STANDING, {"client_id": client_id})).first()
+    async with engine.connect() as connection:
+        row = (await connection.execute(_STANDING, {"client_id": client_id})).first()
     if row is None or not row[0]:
         trusted.pop(client_id, None)
         return None if row is None else (False, str(row[1]), str(row[2]))

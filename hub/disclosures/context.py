@@ -16,10 +16,10 @@ from typing import Any
 import structlog
 from sqlalchemy import Executable, Row
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit import log
 from consent import policy
+from hub.database import Executor
 from hub.kit.errors import HubError, ServiceUnavailable
 from hub.vault import KeySet
 from schemas.catalogue import Catalogue
@@ -177,7 +177,7 @@ def log_unavailable(cause: Exception) -> LogUnavailable:
     return LogUnavailable("The disclosure log could not record this request; nothing was released.")
 
 
-async def record(session: AsyncSession, entry: Disclosure) -> None:
+async def record(session: Executor, entry: Disclosure) -> None:
     """Add the entry to the request's transaction; a failure to write it fails the request."""
     try:
         await log.record(session, entry)
@@ -186,7 +186,7 @@ async def record(session: AsyncSession, entry: Disclosure) -> None:
 
 
 async def record_with(
-    session: AsyncSession, entry: Disclosure, statement: Executable, params: dict[str, Any]
+    session: Executor, entry: Disclosure, statement: Executable, params: dict[str, Any]
 ) -> Sequence[Row[Any]]:
     """`record`, with the read-only `statement` run in the same round trip where the database
     allows it (audit.log.record_with); its rows. A failure fails the request as `record`'s."""

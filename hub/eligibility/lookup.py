@@ -16,10 +16,10 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, or_, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.consents.models import ConsentRow
 from hub.consents.service import as_consent
+from hub.database import Executor
 from hub.records.models import Person
 from hub.vault import KeySet, candidates
 from schemas.consent import Consent
@@ -62,7 +62,7 @@ def _statement(keys: int) -> Select[Any]:
 
 
 async def applicant(
-    session: AsyncSession, keyset: KeySet, rrn: ResidentRegistrationNumber
+    session: Executor, keyset: KeySet, rrn: ResidentRegistrationNumber
 ) -> Applicant | None:
     """The person with this RRN and their consents, or None when the hub does not know them."""
     pairs = candidates(keyset, rrn)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.log import subject_of
 from hub.consents.service import for_decision
+from hub.database import Executor, dialect_of
 from hub.disclosures.context import Context, record, record_with
 from hub.disclosures.subjects import Subject, find, invalid, refusing, runs
 from hub.eligibility import answers, lookup
@@ -132,7 +133,7 @@ class Verification:
 
 
 async def verify(
-    session: AsyncSession,
+    session: Executor,
     ctx: Context,
     *,
     rrn: ResidentRegistrationNumber,
@@ -180,9 +181,8 @@ async def verify(
         subject_ref=log_ref,
     )
     facts: list[Fact] = []
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     query = facts_query(
-        dialect,
+        dialect_of(session),
         ctx.catalogue,
         [found.person_id] if found else [],
         {q.attribute for q in questions},

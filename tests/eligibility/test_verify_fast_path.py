@@ -151,7 +151,7 @@ async def test_a_known_person_is_answered_in_two_statements_on_postgresql(
     """The person with their consents; then the facts, read in the statement that writes the
     answer's log entry and its queue row (audit.log.record_with). On PostgreSQL that statement
     is its own transaction: no BEGIN or COMMIT is sent (hub.auth.dependencies
-    `StatementSession`), so the answer costs two round trips. On SQLite, where a round trip
+    `StatementConnection`), so the answer costs two round trips. On SQLite, where a round trip
     costs nothing, the entry, its queue row and the facts are three statements in one
     transaction."""
     known = await person(db, keys)
