@@ -21,7 +21,11 @@ Figures: the rate at which the hub accepted events; deliveries per second from t
 fan-out to the last acknowledgement; and per delivery the latency from its fan-out
 transaction's timestamp (taken at the start of that transaction, so a little before its
 commit: the figures err on the slow side) to the receiver's acknowledgement, on the same
-clock. Everything shares the machine's cores: PostgreSQL, the hub, the workers, the
+clock, and from the registry's view: from sending the request that carried the event. With
+--admission-lag the hub runs with backpressure (hub.alerts.admission): it holds a request
+while delivery is behind, so the two latencies differ by that wait.
+
+Everything shares the machine's cores: PostgreSQL, the hub, the workers, the
 receiver and the load generator; so the CPU each of them spent over the run is reported too,
 per delivery, which holds on a shared machine where the rates do not.
 """
@@ -141,10 +145,17 @@ async def prepare(args: argparse.Namespace, url: str, keys: Path, ports: list[in
 
 
 async def post_events(
-    base: str, client: tuple[str, str], rrns: list[str], batch: int, rate: float
+    base: str,
+    client: tuple[str, str],
+    rrns: list[str],
+    batch: int,
+    rate: float,
+    offered: dict[str, float],
 ) -> float:
     """POST every death, two requests in flight, as fast as the hub takes them or (with a
-    `rate` in events per second) one request every batch/rate seconds; the seconds it took."""
+    `rate` in events per second) one request every batch/rate seconds; the seconds it took.
+    `offered` gets, per source event id, the time its request was sent (the registry's view:
+    with backpressure the hub may hold a request before it records the events)."""
     import httpx
 
     async with httpx.AsyncClient(base_url=base, timeout=120) as http:
@@ -175,6 +186,8 @@ async def post_events(
                      "source_event_id": f"BENCH-{rrn}", "reported_at": now}
                     for rrn in chunk
                 ]  # fmt: skip
+                sent_at = time.time()
+                offered.update((e["source_event_id"], sent_at) for e in events)
                 response = await http.post("/v1/events", json={"events": events}, headers=headers)
                 assert response.status_code == 202, response.text
 
@@ -203,13 +216,17 @@ async def wait_delivered(url: str, total: int, limit: float) -> None:
         await connection.close()
 
 
-async def created_times(url: str) -> dict[str, float]:
+async def created_times(url: str) -> dict[str, tuple[float, str]]:
+    """Per delivery: when its fan-out transaction started, and its event's source event id."""
     import asyncpg
 
     connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        rows = await connection.fetch("SELECT id::text, created_at FROM alert_deliveries")
-        return {r["id"]: r["created_at"].timestamp() for r in rows}
+        rows = await connection.fetch(
+            "SELECT d.id::text, d.created_at, e.source_event_id"
+            " FROM alert_deliveries d JOIN events e ON e.id = d.event_id"
+        )
+        return {r["id"]: (r["created_at"].timestamp(), r["source_event_id"]) for r in rows}
     finally:
         await connection.close()
 
@@ -273,6 +290,8 @@ def run(args: argparse.Namespace) -> dict:
         "HUB_ALERTS_ALLOW_PRIVATE_TARGETS": "true",
         "HUB_ALERT_CONCURRENCY": str(args.concurrency),
         "HUB_ALERT_POLL_INTERVAL": "0.05",
+        "HUB_ALERT_ADMISSION_LAG": str(args.admission_lag),
+        "HUB_ALERT_ADMISSION_WAIT": str(args.admission_wait),
     }
     receiver = [sys.executable, __file__, "--receiver", json.dumps(ports)]
     receiver += ["--control", str(control), "--secrets", str(secrets_file)]
@@ -296,8 +315,9 @@ def run(args: argparse.Namespace) -> dict:
                 worker.send_signal(signal.SIGSTOP)
         total = args.events * args.subscribers
         before = cpu_seconds()
+        offered: dict[str, float] = {}
         intake = asyncio.run(
-            post_events(base, state["client"], state["rrns"], args.batch, args.rate)
+            post_events(base, state["client"], state["rrns"], args.batch, args.rate, offered)
         )
         print(f"  {args.events:,} events accepted in {intake:.1f} s", flush=True)
         queued = cpu_seconds()
@@ -318,8 +338,10 @@ def run(args: argparse.Namespace) -> dict:
             except subprocess.TimeoutExpired:
                 child.kill()
     created = asyncio.run(created_times(url))
-    latencies = [acks[i] - created[i] for i in created if i in acks]
-    start = resumed if args.queue_first else min(created.values())
+    latencies = [acks[i] - created[i][0] for i in created if i in acks]
+    # The registry's view: from sending the request that carried the event to the ack.
+    from_offer = [acks[i] - offered[created[i][1]] for i in created if i in acks]
+    start = resumed if args.queue_first else min(c[0] for c in created.values())
     span = max(acks.values()) - start
     windows = {"intake": (before, queued), "delivery": (queued, after)}
     if not args.queue_first:  # one window: intake and delivery overlap
@@ -343,8 +365,13 @@ def run(args: argparse.Namespace) -> dict:
         "cpu_seconds": cpu,
         "cpu_ms_per_delivery": cpu_ms,
         "load_average": os.getloadavg(),
+        "admission_lag": args.admission_lag,
         "latency_ms": {
             name: round(percentile(latencies, share) * 1000, 1)
+            for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))
+        },
+        "latency_from_offer_ms": {
+            name: round(percentile(from_offer, share) * 1000, 1)
             for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))
         },
         "machine": f"{os.cpu_count()} vCPU {platform.machine()}",
@@ -368,6 +395,15 @@ def main() -> None:
         help="Hold the workers until every event is queued, then time delivery alone.",
     )
     parser.add_argument("--concurrency", type=int, default=32, help="HUB_ALERT_CONCURRENCY.")
+    parser.add_argument(
+        "--admission-lag",
+        type=float,
+        default=0.0,
+        help="HUB_ALERT_ADMISSION_LAG: the hub's backpressure on intake (0: off, the default).",
+    )
+    parser.add_argument(
+        "--admission-wait", type=float, default=10.0, help="HUB_ALERT_ADMISSION_WAIT."
+    )
     parser.add_argument("--limit", type=float, default=1800.0, help="Most seconds to wait.")
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--database", default="hub_bench_alerts")

@@ -105,6 +105,21 @@ class Settings(BaseSettings):
         description="Webhook requests a worker has in flight; it claims no more than that, "
         "so every claimed delivery is attempted at once.",
     )
+    alert_admission_lag: float = Field(
+        default=0.0,
+        ge=0,
+        le=600,
+        description="Backpressure: POST /v1/events first waits while the oldest due webhook "
+        "delivery has waited longer than this many seconds (hub.alerts.admission); 0, the "
+        "default, records events at once whatever the delivery backlog.",
+    )
+    alert_admission_wait: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="The longest POST /v1/events waits for delivery to catch up; the events "
+        "are then recorded anyway, so none is refused or lost because of alerts.",
+    )
     rate_limit: str = Field(
         default="100/second",
         description="Each client's quota, in the `limits` notation (`600/minute`, "

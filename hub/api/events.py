@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from hub.alerts import intake
+from hub.alerts import admission, intake
 from hub.api.disclosing import SubjectIn
 from hub.api.idempotent import once
 from hub.api.problems import problem_responses
@@ -91,15 +91,24 @@ async def report_events(
     body: EventsIn,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Any:
-    """Report status events (death, 말소, move, eligibility, facility); idempotent by event id."""
+    """Report status events (death, 말소, move, eligibility, facility); idempotent by event id.
+
+    When the hub runs with backpressure (HUB_ALERT_ADMISSION_LAG), the request may first wait,
+    a bounded time, for alert delivery to catch up; the events are recorded either way."""
     operation = "POST /v1/events"
+    state = request.app.state
+    # Before the unit of work touches the database: a waiting request holds no connection.
+    await admission.admit(
+        state.db.statement_engine,
+        lag=state.settings.alert_admission_lag,
+        longest=state.settings.alert_admission_wait,
+    )
     one = await once(request, principal, idempotency_key, operation)
     replay = await one.earlier(session)
     if replay is not None:
         return JSONResponse(replay.body, status_code=replay.status)
     reported = _records(body, principal.organisation)
     intake.check_reporter([record for _, record in reported], principal.organisation_kind)
-    state = request.app.state
     now = utcnow()
     await intake.record(session, state.catalogue, state.keyring.current(), reported, now=now)
     payload = json.loads(EventsAccepted(accepted=len(reported)).model_dump_json())
