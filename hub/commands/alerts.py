@@ -52,7 +52,7 @@ def work(
     if not once:
         console.print("alerts worker running; Ctrl-C stops it")
     with contextlib.suppress(KeyboardInterrupt):
-        totals = run(_work(current, once=once))
+        totals = run(_work(current, once=once), serving=not once)
         if totals is not None:
             console.print(
                 f"{totals.events} event(s) fanned out; {totals.delivered} delivered, "

@@ -7,6 +7,11 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
+
+try:  # installed with uvicorn[standard] wherever it builds (not on Windows)
+    import uvloop
+except ImportError:  # pragma: no cover
+    uvloop = None  # type: ignore[assignment]
 from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,9 +42,15 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def run(coroutine: Awaitable[T]) -> T:
-    """Run async work; domain errors become a one-line message and exit status 1."""
+def run(coroutine: Awaitable[T], *, serving: bool = False) -> T:
+    """Run async work; domain errors become a one-line message and exit status 1.
+
+    `serving`: a long-running loop of network work (`hub alerts work`) runs on uvloop where
+    it is installed, as `hub serve` does under uvicorn: the event loop's own bookkeeping was a
+    large share of a delivery worker's CPU (benchmarks/RESULTS.md, "Alerts delivery")."""
     try:
+        if serving and uvloop is not None:
+            return uvloop.run(coroutine)  # type: ignore[arg-type,no-any-return]
         return asyncio.run(coroutine)  # type: ignore[arg-type]
     except HubError as exc:
         details = "".join(f"\n  {e['field']}: {e['reason']}" for e in exc.errors or [])
