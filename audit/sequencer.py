@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit import checkpoint, merkle, tree
 from audit.log import as_disclosure
 from audit.models import AuditCheckpoint, AuditLeaf, AuditNode, AuditPending, DisclosureEntry
+from hub.database import dialect_of
 from hub.vault import KeySet
 
 LOCK = 0x6175_6469_745F_7371  # "audit_sq": the advisory-lock key of the single sequencer
@@ -40,7 +41,7 @@ class Run:
 
 
 async def _take_lock(session: AsyncSession) -> bool:
-    if session.bind is None or session.bind.dialect.name != "postgresql":
+    if dialect_of(session) != "postgresql":
         return True
     taken = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK})
     return bool(taken)

@@ -38,7 +38,7 @@ def dialect_of(executor: Executor) -> str:
 
 def insert_for(session: AsyncSession, table: Any) -> Any:
     """The dialect's INSERT, which has `on_conflict_do_nothing/do_update` on both backends."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    dialect = dialect_of(session)
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
@@ -49,7 +49,7 @@ def one_of(session: AsyncSession, column: Any, values: Sequence[Any]) -> Any:
     (SQLAlchemy's "post-compile" step), which costs more than the query; one array parameter is
     compiled once and cached.
     """
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    dialect = dialect_of(session)
     if dialect != "postgresql":
         return column.in_(values)
     return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))

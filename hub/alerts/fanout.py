@@ -32,7 +32,7 @@ from audit.models import AuditPending, DisclosureEntry
 from hub.alerts import audience
 from hub.alerts.kinds import CONSENT_WITHDRAWN, KINDS, civil_date, passed_on
 from hub.alerts.models import ACTIVE, FEED, PENDING, PULL, AlertDelivery, AlertSubscription
-from hub.database import bulk_insert
+from hub.database import bulk_insert, dialect_of
 from hub.disclosures.context import Context, Requester
 from hub.kit.ids import new_uuids
 from hub.organisations.models import Organisation
@@ -69,7 +69,7 @@ class Subscriber:
 async def lock(session: AsyncSession, *, wait: bool = True) -> bool:
     """Take the fan-out lock for this transaction (PostgreSQL); False if `wait` is off and
     another transaction holds it."""
-    if session.bind is None or session.bind.dialect.name != "postgresql":
+    if dialect_of(session) != "postgresql":
         return True
     if wait:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
@@ -286,7 +286,7 @@ async def _record_entries(session: AsyncSession, entries: list[Disclosure]) -> l
         for e in entries
     ]
     table = DisclosureEntry.__table__
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         # Ids first, then one COPY: far cheaper than an INSERT … RETURNING of thousands.
         ids = [
             int(i)

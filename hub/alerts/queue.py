@@ -41,6 +41,7 @@ from hub.alerts.models import (
     AlertDelivery,
     AlertSubscription,
 )
+from hub.database import dialect_of
 
 MAX_RETRY_AFTER = 86_400.0
 """The longest wait a receiver's Retry-After can impose (seconds)."""
@@ -116,7 +117,7 @@ async def claim(
     rows by primary key, and one small SELECT of their subscriptions. Core statements, not ORM
     entities: a claim is on every delivery's path. (The ids are not picked by a subquery of the
     UPDATE: with statistics stale during a load, PostgreSQL then joined the whole backlog.)"""
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    postgres = dialect_of(session) == "postgresql"
     ids = list(
         await session.scalars(_DUE_LOCKED if postgres else _DUE, {"now": now, "limit": limit})
     )

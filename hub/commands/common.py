@@ -7,11 +7,6 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
-
-try:  # installed with uvicorn[standard] wherever it builds (not on Windows)
-    import uvloop
-except ImportError:  # pragma: no cover
-    uvloop = None  # type: ignore[assignment]
 from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +15,11 @@ from hub.database import Database
 from hub.kit.errors import HubError
 from hub.settings import Settings
 from hub.vault import KeySetError
+
+try:  # installed with uvicorn[standard] wherever it builds (not on Windows)
+    import uvloop
+except ImportError:  # pragma: no cover
+    uvloop = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 console = Console()

@@ -26,6 +26,7 @@ from sqlalchemy import Select, Uuid, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.database import dialect_of
 from hub.duplicates import store
 from hub.duplicates.rules import ResolvedRule, resolve
 from hub.duplicates.sql import matches
@@ -60,7 +61,7 @@ def _restricted(
     by_programme: dict[str, list[uuid.UUID]] = {}
     for enrolment_id, programme in written.items():
         by_programme.setdefault(programme, []).append(enrolment_id)
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    dialect = dialect_of(session)
     for resolved in resolve(catalogue):
         for side, codes in (("a", resolved.a), ("b", resolved.b)):
             ids = [i for code in codes & by_programme.keys() for i in by_programme[code]]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.database import dialect_of
 from hub.duplicates import announce, store
 from hub.duplicates.models import DuplicateScan
 from hub.duplicates.rules import ResolvedRule, resolve
@@ -55,10 +56,6 @@ class ScanReport:
         return (finished - self.scan.started_at).total_seconds()
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
 async def scan(
     session: AsyncSession,
     catalogue: Catalogue,
@@ -82,7 +79,7 @@ async def scan(
     await session.flush()
     found_by = f"scan:{record.id}"
     outcomes: list[RuleOutcome] = []
-    dialect = _dialect(session)
+    dialect = dialect_of(session)
     rules = resolve(catalogue)
     household_rules = [r for r in rules if r.rule.scope is RuleScope.HOUSEHOLD]
     if household_rules:

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
-from hub.database import insert_for
+from hub.database import dialect_of, insert_for
 from hub.duplicates.models import DuplicateFinding
 from hub.duplicates.sql import HOUSEHOLD_COLUMNS, HOUSEHOLDS, MATCH_COLUMNS, household_enrolments
 from hub.kit.base import UTCDateTime
@@ -69,10 +69,6 @@ MATCHES = Table(
 findings they add (new): a per-connection temporary table, emptied before each rule."""
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
 def _new_id(dialect: str) -> Any:
     if dialect == "postgresql":
         return func.gen_random_uuid(type_=Uuid())
@@ -96,7 +92,7 @@ async def _insert_findings(
         .from_select(
             ["id", *MATCH_COLUMNS, "status", "found_at", "found_by"],
             select(
-                _new_id(_dialect(session)),
+                _new_id(dialect_of(session)),
                 *columns,
                 literal("open", String),
                 literal(now, UTCDateTime()),

@@ -23,7 +23,7 @@ from connectors.mapper import Mapper, Rejection, Staged
 from connectors.mapping import Mapping, RecordKind
 from connectors.readers import read
 from hub.catalogue.models import Programme
-from hub.database import bulk_insert
+from hub.database import bulk_insert, dialect_of
 from hub.duplicates import announce
 from hub.duplicates.ingested import find_for_enrolments
 from hub.duplicates.revisit import revisit
@@ -132,7 +132,7 @@ class Ingestion:
         catalogue_dir: Path | None,
         process_from_bytes: int,
     ) -> Counts:
-        postgres = self.session.bind is not None and self.session.bind.dialect.name == "postgresql"
+        postgres = dialect_of(self.session) == "postgresql"
         if postgres:
             # One file at a time: two loads that create the same new persons in different
             # orders would each wait on the other's uncommitted rows (a deadlock). SQLite has

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.database import dialect_of
+
 FIRST_AT = 2000
 """Rows written into a table the statistics call empty before its first ANALYZE."""
 SQLITE_SAMPLE = 1000
@@ -40,7 +42,7 @@ class Growth:
     async def of(cls, session: AsyncSession, tables: tuple[str, ...]) -> Growth:
         """What the statistics describe now (PostgreSQL's `reltuples` is -1 for a table never
         analysed; SQLite has no sqlite_stat1 at all until the first ANALYZE)."""
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        dialect = dialect_of(session)
         described = dict.fromkeys(tables, 0.0)
         if dialect == "postgresql":
             rows = await session.execute(

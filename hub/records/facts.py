@@ -21,7 +21,7 @@ from typing import Any, Protocol, cast
 from sqlalchemy import CompoundSelect, Select, Table, bindparam, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.database import in_parameter
+from hub.database import dialect_of, in_parameter
 from hub.records.models import AttributeFact, Enrolment
 from schemas.catalogue import Catalogue
 
@@ -219,7 +219,7 @@ async def facts_of(
 ) -> list[Fact]:
     """Every fact about the persons (limited to `attributes` when given): reported and derived,
     read in one statement."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    dialect = dialect_of(session)
     query = facts_query(dialect, catalogue, person_ids, attributes)
     if query is None:
         return []
