@@ -1,6 +1,7 @@
 """Backpressure on POST /v1/events (hub.alerts.admission): with HUB_ALERT_ADMISSION_LAG set,
 intake waits while the oldest due delivery has waited longer than the lag, resumes as soon as
-a worker catches up, and after HUB_ALERT_ADMISSION_WAIT records the events anyway."""
+a worker catches up, and after HUB_ALERT_ADMISSION_WAIT records the events anyway. A request
+sent again with its Idempotency-Key is answered at once."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from hub.settings import Settings
 from hub.vault import KeySet
 from tests.alerts.receiver import Receiver
 from tests.alerts.support import (
+    Org,
     deliveries,
     enrol,
     event,
@@ -68,6 +70,16 @@ async def _timed_report(api: httpx.AsyncClient, registry: object, body: dict) ->
     return time.monotonic() - started
 
 
+async def _timed_send(api: httpx.AsyncClient, registry: Org, body: dict, *, key: str) -> float:
+    started = time.monotonic()
+    response = await api.post(
+        "/v1/events", headers=registry.headers | {"Idempotency-Key": key}, json=body
+    )
+    assert response.status_code == 202, response.text
+    assert response.json() == {"accepted": len(body["events"])}
+    return time.monotonic() - started
+
+
 async def _recorded(db: Database) -> int:
     async with db.transaction() as session:
         return int(await session.scalar(select(func.count()).select_from(StatusEvent)) or 0)
@@ -97,8 +109,13 @@ async def test_intake_waits_for_delivery_then_records_anyway(
         # allowed, then is recorded all the same.
         await asyncio.sleep(LAG + 0.2)
         assert await admission.delivery_lag(db.engine, utcnow()) > LAG
-        waited = await _timed_report(api, registry, event(people[2]))
+        first = {"events": [event(people[2])]}
+        waited = await _timed_send(api, registry, first, key="deaths-3")
         assert WAIT <= waited < WAIT + 2.0
+        assert await _recorded(db) == 3
+        # The same request sent again is answered from its first answer, without waiting.
+        assert await admission.delivery_lag(db.engine, utcnow()) > LAG
+        assert await _timed_send(api, registry, first, key="deaths-3") < LAG
         assert await _recorded(db) == 3
 
         # A worker that catches up ends the wait early.
