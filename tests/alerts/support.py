@@ -129,8 +129,12 @@ def event(
     }
 
 
-async def report(api: httpx.AsyncClient, registry: Org, *events: dict[str, Any]) -> None:
-    response = await api.post("/v1/events", headers=registry.headers, json={"events": list(events)})
+async def report(
+    api: httpx.AsyncClient, registry: Org, *events: dict[str, Any], key: str | None = None
+) -> None:
+    """POST the events as the registry (with `key` as the Idempotency-Key); 202 expected."""
+    headers = registry.headers | ({"Idempotency-Key": key} if key else {})
+    response = await api.post("/v1/events", headers=headers, json={"events": list(events)})
     assert response.status_code == 202, response.text
     assert response.json() == {"accepted": len(events)}
 
