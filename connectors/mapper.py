@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from connectors.mapping import (
     INTEGER_FIELDS,
@@ -113,6 +113,20 @@ class _FieldPlan:
         )
 
 
+_KNOWN_PEOPLE = 4096
+"""Persons a mapper remembers (`Mapper._person`); forgotten all at once when full."""
+_SOURCE_RECORD_ID: TypeAdapter[str] = TypeAdapter(
+    PersonRecord.model_fields["source_record_id"].rebuild_annotation()
+)
+
+
+def _invalid(exc: ValidationError, field: str = "row") -> _Reject:
+    """The first error of a validation as a rejection, at the field it names (else `field`)."""
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"]) or field
+    return _Reject(where, error["msg"].removeprefix("Value error, "))
+
+
 class _Reject(Exception):
     def __init__(self, field: str, reason: str) -> None:
         self.field = field
@@ -180,10 +194,12 @@ class Mapper:
             getter if len(names) > 1 else lambda values: (getter(values),)
         )
         self._plans = tuple(_FieldPlan.of(name, f) for name, f in mapping.fields.items())
+        self._people: dict[tuple[Any, ...], tuple[ResidentRegistrationNumber, PersonRecord]] = {}
+        """Persons already validated, by the raw values they were built from (see `_person`)."""
 
     def map(self, raw: RawRow) -> Mapped | Rejection:
         try:
-            return Mapped(raw.number, raw.location, *self._accept(raw))
+            return Mapped(raw.number, raw.location, *self._accept(raw, exact=True))
         except _Reject as problem:
             return Rejection(raw.number, raw.location, problem.field, problem.reason)
 
@@ -191,7 +207,7 @@ class Mapper:
         """`map`, with an accepted row flattened for the bulk pipeline (hub.ingest): the same
         checks, without building the `Mapped` wrapper (the row loop is the hot path)."""
         try:
-            rrn, person, record, key, fingerprint = self._accept(raw)
+            rrn, person, record, key, fingerprint = self._accept(raw, exact=False)
         except _Reject as problem:
             return Rejection(raw.number, raw.location, problem.field, problem.reason)
         return Staged(
@@ -250,40 +266,63 @@ class Mapper:
     # -- records -----------------------------------------------------------------------------
 
     def _accept(
-        self, raw: RawRow
+        self, raw: RawRow, *, exact: bool
     ) -> tuple[ResidentRegistrationNumber, PersonRecord, CanonicalRecord, str, str]:
         """The row's RRN, person, record, key and fingerprint; `_Reject` if it cannot be
-        accepted."""
+        accepted. Unless `exact`, the person may carry the key of an earlier row of the same
+        person (the bulk pipeline reads only the person's own fields)."""
         if raw.fields.get("__extra__") is not None:
             raise _Reject("row", "the row has more fields than the header")
         values = self._values(raw)
+        kind = self.mapping.record
+        key = values["source_event_id" if kind is RecordKind.STATUS_EVENT else "source_record_id"]
+        try:
+            rrn, person = self._person(values, key, exact=exact)
+            record = self._record(kind, values)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        # The row's canonical content: its mapped values (codes translated, dates parsed).
+        content = self._content % self._content_values(values)
+        fingerprint = hashlib.sha256((rrn.canonical() + content).encode()).hexdigest()
+        return rrn, person, record, key, fingerprint
+
+    def _person(
+        self, values: dict[str, Any], key: str, *, exact: bool
+    ) -> tuple[ResidentRegistrationNumber, PersonRecord]:
+        """The row's RRN and person. A source lists a person's records together (a 행복e음
+        export has about five rows per person), so a person already validated from the same
+        RRN, name, region and household is reused, and only the row's own key is checked: the
+        RRN parse and the model's checks are about a fifth of a row's mapping
+        (benchmarks/RESULTS.md, issue 3). The outcome is the same as validating afresh: every
+        other field of `PersonRecord` comes from those values or from the mapper."""
+        seen = (values["rrn"], values["name"], values["region_code"], values.get("household_id"))
+        known = self._people.get(seen)
+        if known is not None:
+            try:
+                _SOURCE_RECORD_ID.validate_python(key)  # the one field that differs
+            except ValidationError as exc:
+                raise _invalid(exc, "source_record_id") from None
+            if exact and known[1].source_record_id != key:
+                return known[0], known[1].model_copy(update={"source_record_id": key})
+            return known
         try:
             rrn = parse_rrn(values["rrn"], today=self.today)
         except InvalidRRN as exc:
             raise _Reject(_label("rrn", self.mapping.fields["rrn"]), str(exc)) from None
-        digits = rrn.canonical()
-        kind = self.mapping.record
-        key = values["source_event_id" if kind is RecordKind.STATUS_EVENT else "source_record_id"]
-        try:
-            person = PersonRecord(
-                source=self.organisation,
-                source_record_id=key,
-                rrn=SecretStr(digits),
-                name=values["name"],
-                birth_date=rrn.birth_date,
-                sex=rrn.sex,
-                region_code=values["region_code"],
-                household_id=values.get("household_id"),
-            )
-            record = self._record(kind, values)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(p) for p in error["loc"]) or "row"
-            raise _Reject(where, error["msg"].removeprefix("Value error, ")) from None
-        # The row's canonical content: its mapped values (codes translated, dates parsed).
-        content = self._content % self._content_values(values)
-        fingerprint = hashlib.sha256((digits + content).encode()).hexdigest()
-        return rrn, person, record, key, fingerprint
+        person = PersonRecord(
+            source=self.organisation,
+            source_record_id=key,
+            rrn=SecretStr(rrn.canonical()),
+            name=values["name"],
+            birth_date=rrn.birth_date,
+            sex=rrn.sex,
+            region_code=values["region_code"],
+            household_id=values.get("household_id"),
+        )
+        if len(self._people) >= _KNOWN_PEOPLE:
+            self._people.clear()
+        self._people[seen] = (rrn, person)
+        return rrn, person
 
     def _record(self, kind: RecordKind, values: dict[str, Any]) -> CanonicalRecord:
         for start, end in (("period_start", "period_end"), ("valid_from", "valid_to")):

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from connectors.mapper import Mapped, Mapper, Rejection, Staged
 from connectors.readers import read
-from tests.connectors.golden.canonical import NOW, GoldenCase, each_golden_file
+from connectors.readers.base import RawRow
+from tests.connectors.golden.canonical import GOLDEN, NOW, GoldenCase, each_golden_file
 
 
 def _formula(rrn: str, values: dict[str, object]) -> str:
@@ -67,3 +68,34 @@ def test_the_flat_form_does_not_print_personal_data() -> None:
     assert "8001011234567" not in shown
     assert "홍길동" not in shown
     assert "line 4" in shown
+
+
+def test_a_bad_key_on_a_remembered_person_is_rejected_as_on_a_new_one() -> None:
+    case = GoldenCase.of(GOLDEN / "mohw.csv.expected.json")
+    mapping = case.mapping
+    fields = {
+        "급여ID": "HE1",
+        "가구번호": "H1",
+        "주민등록번호": "950419-1839221",
+        "성명": "하태호",
+        "시군구코드": "11710",
+        "사업코드": "5001",
+        "급여개시일": "20230101",
+        "급여종료일": "20230630",
+        "상태": "09",
+        "지급액": None,
+    }
+    first = RawRow(1, "line 2", fields)
+    # A space is not allowed in a record id; the period's end is before its start too, and
+    # the key is what a fresh mapper names (the person's fields are checked first).
+    bad = RawRow(2, "line 3", fields | {"급여ID": "HE 2", "급여종료일": "20221231"})
+    shared = Mapper(mapping, case.catalogue, "MOHW", now=NOW)
+    assert isinstance(shared.stage(first), Staged)
+    rejected = shared.stage(bad)
+    fresh = Mapper(mapping, case.catalogue, "MOHW", now=NOW).stage(bad)
+    assert isinstance(rejected, Rejection)
+    assert rejected == fresh
+    assert rejected.field == "source_record_id"
+    again = shared.map(RawRow(3, "line 4", fields | {"급여ID": "HE3"}))
+    assert isinstance(again, Mapped)
+    assert again.person.source_record_id == "HE3"  # the row's own key, not the first row's

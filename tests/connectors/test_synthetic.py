@@ -177,6 +177,24 @@ def test_about_one_percent_bad_rows_of_many_kinds(run: Run) -> None:
             assert 0.005 <= bad / rows <= 0.02, (source, bad, rows)
 
 
+def test_a_mapper_that_remembers_persons_answers_as_a_fresh_one(run: Run) -> None:
+    """A mapper reuses a person it has validated for the next rows of the same person
+    (`Mapper._person`). Every row of the synthetic files (persons listed together, about 1%
+    bad rows of many kinds) must map exactly as a mapper that has seen no other row maps it."""
+    remembered = 0
+    for entry in run.manifest.files:
+        mapping = run.mappings[entry.source]
+        shared = Mapper(mapping, run.catalogue, entry.organisation, now=NOW)
+        with (run.directory / entry.file).open("rb") as stream:
+            for raw in read(stream, mapping.format, required=mapping.required_columns):
+                fresh = Mapper(mapping, run.catalogue, entry.organisation, now=NOW)
+                known = len(shared._people)
+                assert shared.map(raw) == fresh.map(raw)
+                assert shared.stage(raw) == fresh.stage(raw)
+                remembered += len(shared._people) == known
+    assert remembered > 1000  # the reuse was exercised, not only the first sight
+
+
 def test_rrns_are_valid_and_one_per_person(run: Run) -> None:
     people: dict[str, set[str]] = defaultdict(set)
     households: dict[str, set[str]] = defaultdict(set)
