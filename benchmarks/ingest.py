@@ -255,22 +255,31 @@ class TreeMemory(threading.Thread):
         self._stop_event = threading.Event()
 
     @staticmethod
-    def _tree_rss() -> int:
-        parents: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as handle:
-                        parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
-                except OSError:
-                    continue
+    def _children(pid: int) -> list[int]:
+        """The direct children of `pid`, from each of its threads' `children` file: a few
+        reads, where scanning every process's /proc entry cost the measured process about a
+        hundred."""
+        found: list[int] = []
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return found
+        for tid in threads:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children") as handle:
+                    found.extend(int(child) for child in handle.read().split())
+            except OSError:
+                continue
+        return found
+
+    @classmethod
+    def _tree_rss(cls) -> int:
         tree, frontier = {os.getpid()}, [os.getpid()]
         while frontier:
-            parent = frontier.pop()
-            for pid, ppid in parents.items():
-                if ppid == parent and pid not in tree:
-                    tree.add(pid)
-                    frontier.append(pid)
+            for child in cls._children(frontier.pop()):
+                if child not in tree:
+                    tree.add(child)
+                    frontier.append(child)
         total = 0
         for pid in tree:
             try:

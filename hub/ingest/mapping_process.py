@@ -7,13 +7,16 @@ and a forked child could inherit a lock one of them held. It is forked from mult
 fork server instead, a single-threaded process started once per parent that has already
 imported this module (and the program's main module): a child is ready in milliseconds, where a
 spawned one took about a second to import the mapping code again for every file. Where there is
-no fork server (not on Linux) it is spawned. Chunks travel through a bounded queue
-(at most a few chunks in flight, so memory stays bounded) as plain values
+no fork server (not on Linux) it is spawned. Chunks travel through a pipe as plain values
 (`connectors.mapper.Staged`): the child validated them through the canonical models, and the
-parent writes them without rebuilding any model. The child also identifies each chunk's
-persons (hub.ingest.identities), so it holds the blind-index and RRN-sealing secrets
-(`RrnSealer`), passed to it through the spawn pipe and never written anywhere.
-A structural error in the file crosses the queue as data and is raised again in the parent.
+parent writes them without rebuilding any model. A send waits while the pipe is full, so at
+most about two chunks are in flight and memory stays bounded. The child holds the pipe's only
+writing end, so its end, however it comes, ends the parent's read: a child that dies halfway
+through sending a chunk cannot leave the parent waiting for the rest. The child also
+identifies each chunk's persons (hub.ingest.identities), so it holds the blind-index and
+RRN-sealing secrets (`RrnSealer`), passed to it through the spawn pipe and never written
+anywhere.
+A structural error in the file crosses the pipe as data and is raised again in the parent.
 """
 
 from __future__ import annotations
@@ -23,8 +26,7 @@ import datetime as dt
 import functools
 import gc
 import multiprocessing
-import queue as queues
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,7 @@ from schemas.catalogue import load_catalogue
 
 MIN_BYTES = 1 << 20
 """Files smaller than this are mapped in a thread."""
-IN_FLIGHT = 3
+PROCESS_NAME = "hub-ingest-mapping"
 
 
 def _child(
@@ -60,12 +62,12 @@ def _child(
         with open(path, "rb") as stream:
             rows = read(stream, mapping.format, required=mapping.required_columns)
             while chunk := next_chunk(rows, mapper, sealer, chunk_rows):
-                out.put(("chunk", chunk._replace(position=stream.tell())))
-        out.put(("done", None))
+                out.send(("chunk", chunk._replace(position=stream.tell())))
+        out.send(("done", None))
     except FileStructureError as exc:
-        out.put(("structure", (exc.message, exc.location)))
+        out.send(("structure", (exc.message, exc.location)))
     except Exception as exc:  # reported to the parent, which fails the file
-        out.put(("crash", type(exc).__name__))
+        out.send(("crash", type(exc).__name__))
 
 
 async def mapped_chunks(
@@ -76,11 +78,11 @@ async def mapped_chunks(
     now: dt.datetime,
     sealer: RrnSealer,
     chunk_rows: int,
-) -> AsyncIterator[Chunk]:
+) -> AsyncGenerator[Chunk, None]:
     """The file's rows, mapped and identified in a child process, a chunk at a time, each
     with the byte position the child had read to (for progress)."""
     context = _context()
-    out = context.Queue(maxsize=IN_FLIGHT)
+    received, out = context.Pipe(duplex=False)
     child = context.Process(
         target=_child,
         args=(
@@ -93,13 +95,23 @@ async def mapped_chunks(
             chunk_rows,
             out,
         ),
+        name=PROCESS_NAME,
         daemon=True,
     )
     child.start()
+    out.close()  # the child's copy is now the only writing end
+
+    def receive() -> asyncio.Future[tuple[str, Any]]:
+        return asyncio.ensure_future(asyncio.to_thread(_receive, received, child))
+
+    # The next chunk is received (and unpickled, in a worker thread) while the caller writes
+    # this one, so that work overlaps the database's instead of following it.
+    upcoming = receive()
     try:
         while True:
-            kind, payload = await asyncio.to_thread(_receive, out, child)
+            kind, payload = await upcoming
             if kind == "chunk":
+                upcoming = receive()
                 yield payload
             elif kind == "done":
                 return
@@ -110,8 +122,11 @@ async def mapped_chunks(
     finally:
         if child.is_alive():
             child.terminate()
+        # A receive still under way ends as soon as the child is gone (its end of the pipe
+        # closes with it).
+        await asyncio.gather(upcoming, return_exceptions=True)
         child.join(timeout=10)
-        out.close()
+        received.close()
 
 
 @functools.cache
@@ -125,12 +140,11 @@ def _context() -> Any:
     return context
 
 
-def _receive(out: Any, child: Any) -> tuple[str, Any]:
-    """The next message; a child that died without saying so is reported, not waited on."""
-    while True:
-        try:
-            message: tuple[str, Any] = out.get(timeout=1)
-            return message
-        except queues.Empty:
-            if not child.is_alive():
-                return ("crash", f"exit code {child.exitcode}")
+def _receive(received: Any, child: Any) -> tuple[str, Any]:
+    """The next message; a child that ended without saying so is reported as a crash."""
+    try:
+        message: tuple[str, Any] = received.recv()
+        return message
+    except (EOFError, OSError):  # ended between messages, or halfway through one
+        child.join(timeout=10)
+        return ("crash", f"exit code {child.exitcode}")

@@ -8,10 +8,11 @@ thread so a server's event loop keeps answering other requests meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -149,22 +150,25 @@ class Ingestion:
             chunks = self._threaded_chunks(stream, sealer)
         counts = Counts()
         clock = Stopwatch(counts.timings)
-        iterator = aiter(chunks)
-        while True:
-            try:
-                chunk = await clock.timed("wait_for_mapping", anext(iterator))
-            except StopAsyncIteration:
-                break
-            await self._store(chunk, counts, clock)
-            await clock.timed("analyze", self.growth.refresh(self.session))
-            if on_progress is not None:
-                on_progress(counts.rows, chunk.position)
+        # Closed however the file ends, so a failed file stops its mapping at once.
+        async with contextlib.aclosing(chunks) as iterator:
+            while True:
+                try:
+                    chunk = await clock.timed("wait_for_mapping", anext(iterator))
+                except StopAsyncIteration:
+                    break
+                await self._store(chunk, counts, clock)
+                await clock.timed("analyze", self.growth.refresh(self.session))
+                if on_progress is not None:
+                    on_progress(counts.rows, chunk.position)
         await clock.timed("duplicates", self._find_duplicates(counts))
         await announce.publish_found_by(self.session, self.found_by, now=self.now)
         await self._check_programmes(counts.programmes)
         return counts
 
-    async def _threaded_chunks(self, stream: BinaryIO, sealer: RrnSealer) -> AsyncIterator[Chunk]:
+    async def _threaded_chunks(
+        self, stream: BinaryIO, sealer: RrnSealer
+    ) -> AsyncGenerator[Chunk, None]:
         """Map in a worker thread, one chunk ahead of the writer, so the two overlap."""
         mapper = Mapper(self.mapping, self.catalogue, self.organisation, now=self.now)
         rows = read(stream, self.mapping.format, required=self.mapping.required_columns)

@@ -4,6 +4,10 @@ progress callback learns the bytes read."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,7 @@ import hub.models  # noqa: F401 (every table registered)
 from connectors.registry import load_mappings
 from hub.catalogue import service as catalogue_service
 from hub.database import Database
+from hub.ingest import mapping_process
 from hub.ingest.models import IngestRejection
 from hub.ingest.service import ingest_file
 from hub.kit.errors import InvalidInput
@@ -94,6 +99,70 @@ async def test_a_structural_error_found_by_the_child_applies_nothing(
         with pytest.raises(InvalidInput) as raised:
             await _ingest(db, keys_file, path, mappings_dir, process_from_bytes=0)
         assert raised.value.errors == [{"field": "line 4502", "reason": "not valid cp949 text"}]
+        async with db.transaction() as session:
+            assert await session.scalar(select(func.count()).select_from(Enrolment)) == 0
+    finally:
+        await db.dispose()
+
+
+def _mapping_children() -> list[multiprocessing.Process]:
+    return [p for p in multiprocessing.active_children() if p.name == mapping_process.PROCESS_NAME]
+
+
+async def test_a_mapping_process_killed_halfway_fails_the_file_at_once(
+    fresh_database_url: str, keys_file: Path, mappings_dir: Path, tmp_path: Path
+) -> None:
+    """The child holds the pipe's only writing end: when it dies, even in the middle of
+    sending a chunk, the parent's read ends and the file fails, with nothing applied."""
+    db = Database(fresh_database_url)
+    try:
+        await catalogue_service.sync_if_changed(db, load_catalogue())
+        path = tmp_path / "killed.csv"
+        path.write_bytes(csv_file(*_rows("K", 20_000)))
+        killed: list[int] = []
+
+        def kill_the_child(rows: int, position: int | None) -> None:
+            for process in _mapping_children():
+                os.kill(process.pid, signal.SIGKILL)  # type: ignore[arg-type]
+                killed.append(rows)
+
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match="mapping process failed"):
+            await _ingest(
+                db, keys_file, path, mappings_dir, process_from_bytes=0,
+                on_progress=kill_the_child,
+            )  # fmt: skip
+        assert killed
+        assert time.monotonic() - started < 30
+        async with db.transaction() as session:
+            assert await session.scalar(select(func.count()).select_from(Enrolment)) == 0
+    finally:
+        await db.dispose()
+
+
+class _Stop(Exception):
+    pass
+
+
+async def test_a_writer_that_fails_halfway_stops_the_mapping_process(
+    fresh_database_url: str, keys_file: Path, mappings_dir: Path, tmp_path: Path
+) -> None:
+    """A failure on the writing side ends the file while the next chunk is being received:
+    the child is stopped, the receive ends with it, and nothing is applied."""
+    db = Database(fresh_database_url)
+    try:
+        await catalogue_service.sync_if_changed(db, load_catalogue())
+        path = tmp_path / "stopped.csv"
+        path.write_bytes(csv_file(*_rows("S", 20_000)))
+
+        def fail(rows: int, position: int | None) -> None:
+            raise _Stop
+
+        started = time.monotonic()
+        with pytest.raises(_Stop):
+            await _ingest(db, keys_file, path, mappings_dir, process_from_bytes=0, on_progress=fail)
+        assert time.monotonic() - started < 30
+        assert not _mapping_children()
         async with db.transaction() as session:
             assert await session.scalar(select(func.count()).select_from(Enrolment)) == 0
     finally:
