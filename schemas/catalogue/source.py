@@ -3,6 +3,9 @@
 PyYAML's safe loader is used in two steps (compose, then construct) so that each list entry
 keeps the line it starts on for error messages. Duplicate mapping keys, which PyYAML silently
 resolves to the last value, are rejected: in a rule file a repeated key is always a mistake.
+The parser is libyaml's (PyYAML's C loader) where PyYAML was built with it: the catalogue
+loads in 0.03 s instead of 0.18 s, which every process that maps a large file pays at its
+start (hub.ingest.mapping_process; benchmarks/RESULTS.md, issue 3).
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from schemas.catalogue.errors import CatalogueError
+
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # PyYAML built without libyaml: the same loader in pure Python
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +53,7 @@ class RawEntry:
         return f"{self.file}, line {self.line}: {self.label}: {message}"
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(_SafeLoader):
     """The safe loader, refusing duplicate keys in a mapping."""
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
