@@ -231,6 +231,49 @@ async def test_registry_events_change_civil_status(
     assert statuses["이사"][2] == "50110"
 
 
+async def test_a_persons_events_in_one_file_apply_in_effective_date_order(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    """Several events of one person in one file leave what applying them one by one, in
+    order of effective date, leaves: the latest move's region and the death, whatever the
+    order of the lines."""
+    headers = await bearer(ingest_api, await new_client(db, organisation="MOIS-RRS"))
+    person, other, tag = new_rrn(), new_rrn(), uuid.uuid4().hex[:8]
+
+    def line(rrn: str, number: int, kind: str, date: str, region: str | None = None) -> str:
+        event = {"rrn": rrn, "name": "순서", "region": "11350", "event_id": f"E-{tag}-{number}",
+                 "kind": kind, "date": date}  # fmt: skip
+        if region:
+            event["new_region"] = region
+        return json.dumps(event, ensure_ascii=False)
+
+    lines = [
+        line(person, 1, "MOVE", "2026-10-02", "50110"),
+        line(person, 2, "DEATH", "2026-10-05"),
+        line(person, 3, "MOVE", "2026-10-01", "26110"),  # earlier than the first line's move
+        line(other, 4, "MOVE", "2026-10-03", "26110"),
+    ]
+    response = await upload(ingest_api, headers, "test-registry", "\n".join(lines).encode())
+    assert response.status_code == 201, response.text
+    assert response.json()["inserted"] == 4
+    async with db.transaction() as session:
+        found = {}
+        for number in (1, 4):
+            person_id = await session.scalar(
+                select(StatusEvent.person_id).where(
+                    StatusEvent.source_event_id == f"E-{tag}-{number}"
+                )
+            )
+            found[number] = await session.get(Person, person_id)
+    assert found[1] is not None and found[4] is not None
+    assert (found[1].civil_status, found[1].civil_status_date.isoformat()) == (
+        "deceased",
+        "2026-10-05",
+    )
+    assert found[1].region_code == "50110"
+    assert (found[4].civil_status, found[4].region_code) == ("alive", "26110")
+
+
 async def test_unknown_source_is_404(ingest_api: httpx.AsyncClient, db: Database) -> None:
     headers = await mohw_headers(ingest_api, db)
     response = await upload(ingest_api, headers, "no-such-source", b"x")
