@@ -265,7 +265,8 @@ async def test_a_persons_events_in_one_file_apply_in_effective_date_order(
                 )
             )
             found[number] = await session.get(Person, person_id)
-    assert found[1] is not None and found[4] is not None
+    assert found[1] is not None
+    assert found[4] is not None
     assert (found[1].civil_status, found[1].civil_status_date.isoformat()) == (
         "deceased",
         "2026-10-05",
