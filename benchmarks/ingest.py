@@ -5,6 +5,7 @@ encryption or person resolution.
 
     .venv/bin/python benchmarks/ingest.py                      # 1,000,000 rows, both backends
     .venv/bin/python benchmarks/ingest.py --enrolments 100000 --backends sqlite
+    .venv/bin/python benchmarks/ingest.py --lanes mohw.csv     # one file: CPU by process
 
 Each measurement runs in a child process of its own. Peak memory is the largest resident memory
 of that process and every process under it (the mapping processes) at one moment, sampled.
@@ -27,7 +28,7 @@ import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +74,13 @@ def ordered(manifest: dict) -> list[dict]:
 # -- the hub's pipeline ------------------------------------------------------------------------
 
 
-async def run_hub(url: str, data: Path, manifest: dict) -> dict:
+async def run_hub(
+    url: str,
+    data: Path,
+    manifest: dict,
+    only: str | None = None,
+    before_files: Callable[[], None] | None = None,
+) -> dict:
     import hub.models  # noqa: F401 (every table registered)
     from connectors.registry import load_mappings
     from hub import migrations
@@ -91,8 +98,13 @@ async def run_hub(url: str, data: Path, manifest: dict) -> dict:
     db = Database(url)
     await catalogue_service.sync_if_changed(db, catalogue)
     per_file = []
+    entries = [e for e in ordered(manifest) if only is None or e["file"] == only]
+    if not entries:
+        raise SystemExit(f"{only} is not one of the benchmark's files")
+    if before_files is not None:
+        before_files()
     started = time.perf_counter()
-    for entry in ordered(manifest):
+    for entry in entries:
         t0 = time.perf_counter()
         with (data / entry["file"]).open("rb") as stream:
             report = await ingest_file(
@@ -299,6 +311,101 @@ class TreeMemory(threading.Thread):
         return self.peak
 
 
+class CpuByProcess(threading.Thread):
+    """CPU time used while a file loads, by role: the loading process (the writer), the
+    processes under it (the fork server and the mapping process) and PostgreSQL's processes.
+    Samples every process's /proc stat file every 0.1 s and keeps each process's first and
+    last reading, so a mapping process that has exited still counts. Meant for one file at a
+    time (`--lanes`), where the two lanes of the pipeline (mapping; writing and PostgreSQL)
+    show which one bounds the load (benchmarks/RESULTS.md)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self._stop_event = threading.Event()
+        self._first: dict[int, tuple[str, float]] = {}
+        self._last: dict[int, float] = {}
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def _role(self, pid: int, parents: dict[int, int]) -> str | None:
+        try:
+            with open(f"/proc/{pid}/comm") as handle:
+                if handle.read().startswith("postgres"):
+                    return "postgres"
+        except OSError:
+            return None
+        me, ancestor = os.getpid(), pid
+        if pid == me:
+            return "writer"
+        for _ in range(8):
+            ancestor = parents.get(ancestor, 0)
+            if ancestor == me:
+                return "mapping"
+            if ancestor <= 1:
+                return None
+        return None
+
+    def _sample(self) -> None:
+        readings: dict[int, tuple[int, float]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as handle:
+                        fields = handle.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                readings[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])))
+        parents = {pid: parent for pid, (parent, _) in readings.items()}
+        for pid, (_, ticks) in readings.items():
+            if pid not in self._first:
+                role = self._role(pid, parents)
+                if role is None:
+                    continue
+                self._first[pid] = (role, ticks / self._tick)
+            self._last[pid] = ticks / self._tick
+
+    def run(self) -> None:
+        while not self._stop_event.wait(0.1):
+            self._sample()
+
+    def start(self) -> None:
+        self._sample()  # the starting point of every process already running
+        super().start()
+
+    def stop(self) -> dict[str, float]:
+        self._stop_event.set()
+        self.join()
+        self._sample()
+        totals = {"mapping": 0.0, "writer": 0.0, "postgres": 0.0}
+        for pid, (role, first) in self._first.items():
+            totals[role] += self._last[pid] - first
+        return totals
+
+
+def lanes(data: Path, name: str) -> None:
+    """Load one file into a fresh PostgreSQL database and print the CPU each role used."""
+    manifest = json.loads((data / "manifest.json").read_text())
+    database = f"hub_bench_{secrets.token_hex(4)}"
+    asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
+    base = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    cpu = CpuByProcess()
+    url = f"{base}/{database}"
+    try:
+        result = asyncio.run(run_hub(url, data, manifest, only=name, before_files=cpu.start))
+    finally:
+        totals = cpu.stop() if cpu.is_alive() else {}
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    (entry,) = result["files"]
+    rows, seconds = entry["rows"], entry["seconds"]
+    per_row = {role: used / rows * 1e6 for role, used in totals.items()}
+    print(
+        f"{name}: {rows:,} rows in {seconds:.2f} s ({rows / seconds:,.0f} rows/s); "
+        f"µs of CPU per row: mapping {per_row['mapping']:.0f}, writer {per_row['writer']:.0f}, "
+        f"PostgreSQL {per_row['postgres']:.0f}, all {sum(per_row.values()):.0f}; "
+        f"{sum(totals.values()) / result['seconds']:.2f} cores busy",
+        flush=True,
+    )
+
+
 def worker(kind: str, backend: str, data: Path) -> None:
     """Run one measurement on a fresh database and print it as JSON (peak RSS included)."""
     manifest = json.loads((data / "manifest.json").read_text())
@@ -348,11 +455,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2012)
     parser.add_argument("--data", type=Path, default=ROOT / "var" / "bench-ingest")
     parser.add_argument("--worker", choices=["hub", "floor"])
+    parser.add_argument(
+        "--lanes",
+        metavar="FILE",
+        help="Load only this file of the set (e.g. mohw.csv) into PostgreSQL and print the CPU "
+        "per row used by the mapping process, the writer and PostgreSQL.",
+    )
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args.backends, args.data)
         return
     manifest = generate(args.data, args.enrolments, args.seed)
+    if args.lanes:
+        lanes(args.data, args.lanes)
+        return
     enrolment_rows = sum(f["rows"] for f in manifest["files"] if f["record"] == "enrolment")
     total_rows = sum(f["rows"] for f in manifest["files"])
     print(
