@@ -256,6 +256,34 @@ async def _admin(sql: str) -> None:
         await connection.close()
 
 
+def _children(pid: int) -> list[int]:
+    """The direct children of `pid`, from each of its threads' `children` file: a few reads,
+    where scanning every process's /proc entry cost the measured process about a hundred."""
+    found: list[int] = []
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in threads:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as handle:
+                found.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def process_tree() -> set[int]:
+    """This process and every process under it (the fork server, the mapping processes)."""
+    tree, frontier = {os.getpid()}, [os.getpid()]
+    while frontier:
+        for child in _children(frontier.pop()):
+            if child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return tree
+
+
 class TreeMemory(threading.Thread):
     """Samples the resident memory of this process and all its descendants (the mapping
     processes are grandchildren, forked by multiprocessing's fork server, so RUSAGE_CHILDREN
@@ -267,33 +295,9 @@ class TreeMemory(threading.Thread):
         self._stop_event = threading.Event()
 
     @staticmethod
-    def _children(pid: int) -> list[int]:
-        """The direct children of `pid`, from each of its threads' `children` file: a few
-        reads, where scanning every process's /proc entry cost the measured process about a
-        hundred."""
-        found: list[int] = []
-        try:
-            threads = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            return found
-        for tid in threads:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/children") as handle:
-                    found.extend(int(child) for child in handle.read().split())
-            except OSError:
-                continue
-        return found
-
-    @classmethod
-    def _tree_rss(cls) -> int:
-        tree, frontier = {os.getpid()}, [os.getpid()]
-        while frontier:
-            for child in cls._children(frontier.pop()):
-                if child not in tree:
-                    tree.add(child)
-                    frontier.append(child)
+    def _tree_rss() -> int:
         total = 0
-        for pid in tree:
+        for pid in process_tree():
             try:
                 with open(f"/proc/{pid}/statm") as handle:
                     total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -326,42 +330,35 @@ class CpuByProcess(threading.Thread):
         self._last: dict[int, float] = {}
         self._tick = os.sysconf("SC_CLK_TCK")
 
-    def _role(self, pid: int, parents: dict[int, int]) -> str | None:
+    def _role(self, pid: int, ours: set[int]) -> str | None:
+        if pid == os.getpid():
+            return "writer"
+        if pid in ours:
+            return "mapping"
         try:
             with open(f"/proc/{pid}/comm") as handle:
-                if handle.read().startswith("postgres"):
-                    return "postgres"
+                return "postgres" if handle.read().startswith("postgres") else None
         except OSError:
             return None
-        me, ancestor = os.getpid(), pid
-        if pid == me:
-            return "writer"
-        for _ in range(8):
-            ancestor = parents.get(ancestor, 0)
-            if ancestor == me:
-                return "mapping"
-            if ancestor <= 1:
-                return None
-        return None
 
     def _sample(self) -> None:
-        readings: dict[int, tuple[int, float]] = {}
+        ours = process_tree()
         for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as handle:
-                        fields = handle.read().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                readings[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])))
-        parents = {pid: parent for pid, (parent, _) in readings.items()}
-        for pid, (_, ticks) in readings.items():
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            try:
+                with open(f"/proc/{pid}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            used = (int(fields[11]) + int(fields[12])) / self._tick
             if pid not in self._first:
-                role = self._role(pid, parents)
+                role = self._role(pid, ours)
                 if role is None:
                     continue
-                self._first[pid] = (role, ticks / self._tick)
-            self._last[pid] = ticks / self._tick
+                self._first[pid] = (role, used)
+            self._last[pid] = used
 
     def run(self) -> None:
         while not self._stop_event.wait(0.1):
