@@ -80,6 +80,8 @@ class Counts:
     """Enrolments written (id → programme) that the duplicate rules have not yet seen."""
     changed: dict[uuid.UUID, str] = field(default_factory=dict)
     """Of those, the ones that were stored before: their findings are revisited."""
+    analysed_programmes: set[str] = field(default_factory=set)
+    """Programmes of this file's enrolments that the planner's statistics have seen."""
 
 
 class Stopwatch:
@@ -205,8 +207,15 @@ class Ingestion:
         """Findings for the enrolments written since the last look, in this file's
         transaction: a conflict is recorded when the enrolment that causes it arrives
         (hub.duplicates.ingested)."""
-        if counts.unexamined:
+        # The rules' joins are planned on the programme codes' frequencies, and codes this
+        # file brings are missing from statistics taken before them: re-analyse when new ones
+        # arrive. Once they are there, the doubling rule between chunks keeps the statistics
+        # close enough; re-analysing before every look cost a large file a tenth of its time
+        # (benchmarks/RESULTS.md, issue 3).
+        arriving = set(counts.unexamined.values()) - counts.analysed_programmes
+        if arriving:
             await self.growth.refresh(self.session, growth=0.1)
+            counts.analysed_programmes |= arriving
         written, counts.unexamined = counts.unexamined, {}
         changed, counts.changed = counts.changed, {}
         await find_for_enrolments(

@@ -9,7 +9,10 @@ import datetime as dt
 import secrets
 from pathlib import Path
 
+import pytest
+
 from hub.database import Database
+from hub.ingest import pipeline
 from tests.duplicates.sources import Row, Sources, findings_among, kfs_xlsx, mohw_csv
 from tests.factories import new_rrn
 
@@ -86,6 +89,50 @@ async def test_a_conflicting_enrolment_is_found_when_it_arrives(
                 D(2024, 1, 31),
                 f"ingest:{fix.batch.id}",
             ),
+        ]
+    finally:
+        await db.dispose()
+
+
+async def test_a_conflict_in_a_later_look_of_a_large_file_is_found(
+    database_url: str, keys_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large file's rules look at its enrolments every DUPLICATE_ROWS rows, and the
+    statistics are refreshed only for a look that brings programmes new to the file: a
+    conflict in the third look, of a programme the first look already saw, is still found
+    (with chunks and looks shrunk to a few rows)."""
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(pipeline, "DUPLICATE_ROWS", 2)
+    tag = secrets.token_hex(4).upper()
+    others = [new_rrn(ADULT) for _ in range(4)]
+    worker = new_rrn(ADULT)
+    db = Database(database_url)
+    sources = Sources(db, keys_file)
+    try:
+        await sources.ready()
+        forest = kfs_xlsx(
+            [Row(f"G{tag}1", worker, "KFS-FOREST-TENDING", D(2024, 3, 1), D(2024, 4, 30))]
+        )
+        await sources.send("kfs", "KFS", forest)
+        work = [
+            Row(f"V{tag}{n}", rrn, "MOHW-SELF-SUPPORT-WORK", D(2024, 1, 1), D(2024, 6, 30))
+            for n, rrn in enumerate(others)
+        ]
+        work.append(
+            Row(f"V{tag}9", worker, "MOHW-SELF-SUPPORT-WORK", D(2024, 4, 1), D(2024, 12, 31))
+        )
+        report = await sources.send("mohw", "MOHW", mohw_csv(work))
+        assert report.batch.inserted == 5
+        ids = {row.record_id for row in work} | {f"G{tag}1"}
+        assert await findings_among(db, ids) == [
+            (
+                "DUP-02",
+                f"V{tag}9",
+                f"G{tag}1",
+                D(2024, 4, 1),
+                D(2024, 4, 30),
+                f"ingest:{report.batch.id}",
+            )
         ]
     finally:
         await db.dispose()
