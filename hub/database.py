@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Table, any_, bindparam, event, text
+from sqlalchemy import JSON, Table, any_, bindparam, event, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -61,6 +61,36 @@ def in_parameter(dialect: str, column: Any, name: str) -> Any:
     if dialect == "postgresql":
         return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
     return column.in_(bindparam(name, expanding=True))
+
+
+async def update_rows(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Update rows of `model` by primary key `id`: each dict holds the id and the columns it
+    sets; a column a dict lacks (or gives as None) keeps its stored value. So no dict can set
+    a column to NULL (the callers never do).
+
+    On PostgreSQL one statement for all of them, each column's values as one array joined by
+    `unnest`: the ORM's bulk UPDATE by primary key runs a statement per row, which cost a
+    registry file most of its writing and a two-million-row load 2.7 s for households
+    (benchmarks/RESULTS.md, issue 3). Elsewhere the ORM's bulk UPDATE, grouped by the keys
+    each dict holds.
+    """
+    if not rows:
+        return
+    if dialect_of(session) != "postgresql":
+        await session.execute(update(model), list(rows))
+        return
+    table = model.__table__
+    columns = [c for c in dict.fromkeys(key for row in rows for key in row) if c != "id"]
+    given = ["id", *columns]
+    # Identifiers come from the model's own metadata, values go as array parameters.
+    statement = text(
+        f'UPDATE "{table.name}" SET '  # noqa: S608
+        + ", ".join(f'"{c}" = coalesce(given."{c}", "{table.name}"."{c}")' for c in columns)
+        + f" FROM unnest({', '.join(f':{c}' for c in given)})"
+        + f" AS given ({', '.join(f'{c}' for c in given)})"
+        + f' WHERE "{table.name}".id = given.id'
+    ).bindparams(*(bindparam(c, type_=postgresql.ARRAY(table.c[c].type)) for c in given))
+    await session.execute(statement, {c: [row.get(c) for row in rows] for c in given})
 
 
 async def bulk_insert(

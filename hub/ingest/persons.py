@@ -12,11 +12,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.mapper import Staged
-from hub.database import copy_rows, one_of
+from hub.database import copy_rows, one_of, update_rows
 from hub.ingest.identities import People
 from hub.kit.clock import utcnow
 from hub.records.models import Person
@@ -122,5 +122,5 @@ async def resolve(
         if known[rrn][1] is None and row.household_id
     ]
     if households:
-        await session.execute(update(Person), households)
+        await update_rows(session, Person, households)
     return {rrn: person_id for rrn, (person_id, _) in known.items()}, inserted

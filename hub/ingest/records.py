@@ -24,7 +24,7 @@ from connectors.mapper import Rejection, Staged
 from hub.alerts.intake import as_new_event, case_change, civil_change
 from hub.alerts.outbox import publish
 from hub.cases import consequences
-from hub.database import bulk_insert, copy_rows, one_of
+from hub.database import bulk_insert, copy_rows, one_of, update_rows
 from hub.kit.ids import new_uuids
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
 from hub.vault import KeySet
@@ -272,7 +272,8 @@ def _merged_by_person(changes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
     """One row per person: the person's changes merged in the order given (effective-date
     order), so the latest value of each column wins, as applying them one by one would leave
     it. One bulk UPDATE then applies them all; a statement per event cost about two thirds
-    of a registry file's writing (benchmarks/RESULTS.md, issue 3)."""
+    of a registry file's writing (benchmarks/RESULTS.md, issue 3). A column a person's
+    changes do not name keeps its value (`update_rows`)."""
     merged: dict[uuid.UUID, dict[str, Any]] = {}
     for change in changes:
         merged.setdefault(change["id"], {}).update(change)
@@ -333,6 +334,6 @@ async def write_events(
     if updates:
         await session.execute(update(StatusEvent), updates)
     if changes:
-        await session.execute(update(Person), _merged_by_person(changes))
+        await update_rows(session, Person, _merged_by_person(changes))
     await consequences.apply(session, for_cases, now=now)
     await publish(session, published, now=now, catalogue=catalogue, keyset=keyset)

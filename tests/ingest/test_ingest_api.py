@@ -395,3 +395,54 @@ async def test_a_nul_character_in_a_mapped_field_rejects_only_its_row(
     (rejection,) = report["rejections"]
     assert (rejection["row"], rejection["field"]) == (2, "name (성명)")
     assert "NUL" in rejection["reason"]
+
+
+async def test_a_person_first_seen_without_a_household_gets_the_one_a_later_file_gives(
+    ingest_api: httpx.AsyncClient, db: Database
+) -> None:
+    """A source that knows no households leaves the person without one; the first later file
+    that names the household sets it (in one statement per chunk on PostgreSQL); a household
+    once set is not overwritten by another file's."""
+    headers = await mohw_headers(ingest_api, db)
+    tag = uuid.uuid4().hex[:8]
+    first, second, third = new_rrn(), new_rrn(), new_rrn()
+
+    def rows(n: int, *given: tuple[str, str]) -> bytes:
+        return csv_file(
+            *(
+                f"{rrn},나래,11350,{household},H-{tag}-{n}{i},1001,20240101,,01,"
+                for i, (rrn, household) in enumerate(given)
+            )
+        )
+
+    async def households() -> dict[str, str | None]:
+        async with db.transaction() as session:
+            found = await session.execute(
+                select(Enrolment.source_record_id, Person.household_id)
+                .join(Person, Person.id == Enrolment.person_id)
+                .where(Enrolment.source_record_id.like(f"H-{tag}-%"))
+            )
+            return dict(found.all())
+
+    sent = await upload(
+        ingest_api, headers, "test-welfare", rows(1, (first, ""), (second, ""), (third, ""))
+    )
+    assert sent.status_code == 201, sent.text
+    sent = await upload(
+        ingest_api,
+        headers,
+        "test-welfare",
+        rows(2, (first, f"HH-{tag}-1"), (second, ""), (third, f"HH-{tag}-3")),
+    )
+    assert sent.status_code == 201, sent.text
+    sent = await upload(ingest_api, headers, "test-welfare", rows(3, (first, f"HH-{tag}-9")))
+    assert sent.status_code == 201, sent.text
+    assert await households() == {
+        f"H-{tag}-10": f"HH-{tag}-1",
+        f"H-{tag}-11": None,
+        f"H-{tag}-12": f"HH-{tag}-3",
+        f"H-{tag}-20": f"HH-{tag}-1",
+        f"H-{tag}-21": None,
+        f"H-{tag}-22": f"HH-{tag}-3",
+        f"H-{tag}-30": f"HH-{tag}-1",
+    }
