@@ -179,19 +179,29 @@ def test_about_one_percent_bad_rows_of_many_kinds(run: Run) -> None:
 
 def test_a_mapper_that_remembers_persons_answers_as_a_fresh_one(run: Run) -> None:
     """A mapper reuses a person it has validated for the next rows of the same person
-    (`Mapper._person`). Every row of the synthetic files (persons listed together, about 1%
-    bad rows of many kinds) must map exactly as a mapper that has seen no other row maps it."""
+    (`Mapper._person`), and `stage_all` runs each check over a whole chunk before the next.
+    Every row of the synthetic files (persons listed together, about 1% bad rows of many
+    kinds) must map exactly as a mapper that has seen no other row maps it, whether staged
+    alone or in chunks (of an odd size, so chunks start mid-person)."""
     remembered = 0
     for entry in run.manifest.files:
         mapping = run.mappings[entry.source]
         shared = Mapper(mapping, run.catalogue, entry.organisation, now=NOW)
+        chunked = Mapper(mapping, run.catalogue, entry.organisation, now=NOW)
         with (run.directory / entry.file).open("rb") as stream:
-            for raw in read(stream, mapping.format, required=mapping.required_columns):
-                fresh = Mapper(mapping, run.catalogue, entry.organisation, now=NOW)
-                known = len(shared._people)
-                assert shared.map(raw) == fresh.map(raw)
-                assert shared.stage(raw) == fresh.stage(raw)
-                remembered += len(shared._people) == known
+            raws = list(read(stream, mapping.format, required=mapping.required_columns))
+        alone = []
+        for raw in raws:
+            fresh = Mapper(mapping, run.catalogue, entry.organisation, now=NOW)
+            known = len(shared._people)
+            assert shared.map(raw) == fresh.map(raw)
+            alone.append(fresh.stage(raw))
+            assert shared.stage(raw) == alone[-1]
+            remembered += len(shared._people) == known
+        staged = [
+            item for i in range(0, len(raws), 97) for item in chunked.stage_all(raws[i : i + 97])
+        ]
+        assert staged == alone, entry.file
     assert remembered > 1000  # the reuse was exercised, not only the first sight
 
 
