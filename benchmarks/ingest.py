@@ -456,10 +456,18 @@ def measure(kind: str, backend: str, data: Path) -> dict:
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
+BACKEND_NAMES = {"postgres": "postgres", "postgresql": "postgres", "sqlite": "sqlite"}
+"""What `--backends` accepts. An unknown name used to run SQLite under that name."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--enrolments", type=int, default=1_000_000)
-    parser.add_argument("--backends", default="postgres,sqlite")
+    parser.add_argument(
+        "--backends",
+        default="postgres,sqlite",
+        help="comma-separated: postgres (or postgresql) and/or sqlite",
+    )
     parser.add_argument("--seed", type=int, default=2012)
     parser.add_argument("--data", type=Path, default=ROOT / "var" / "bench-ingest")
     parser.add_argument("--worker", choices=["hub", "floor"])
@@ -470,8 +478,11 @@ def main() -> None:
         "per row used by the mapping process, the writer and PostgreSQL.",
     )
     args = parser.parse_args()
+    backends = [BACKEND_NAMES.get(name.strip()) for name in args.backends.split(",")]
+    if not all(backends):
+        parser.error(f"--backends takes {', '.join(BACKEND_NAMES)}, not {args.backends!r}")
     if args.worker:
-        worker(args.worker, args.backends, args.data)
+        worker(args.worker, str(backends[0]), args.data)
         return
     manifest = generate(args.data, args.enrolments, args.seed)
     if args.lanes:
@@ -485,7 +496,7 @@ def main() -> None:
         flush=True,
     )
     print(f"{'backend':9} {'what':6} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'peak MB':>8}")
-    for backend in args.backends.split(","):
+    for backend in map(str, backends):
         hub = measure("hub", backend, args.data)
         floor = measure("floor", backend, args.data)
         for what, result in (("hub", hub), ("floor", floor)):
