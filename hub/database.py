@@ -70,9 +70,8 @@ async def update_rows(session: AsyncSession, model: Any, rows: Sequence[dict[str
 
     On PostgreSQL one statement for all of them, each column's values as one array joined by
     `unnest`: the ORM's bulk UPDATE by primary key runs a statement per row, which cost a
-    registry file most of its writing and a two-million-row load 2.7 s for households
-    (benchmarks/RESULTS.md, issue 3). Elsewhere the ORM's bulk UPDATE, grouped by the keys
-    each dict holds.
+    registry file about half of its time (benchmarks/RESULTS.md, issue 3). Elsewhere the
+    ORM's bulk UPDATE, grouped by the keys each dict holds.
     """
     if not rows:
         return
