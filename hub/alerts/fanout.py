@@ -34,7 +34,7 @@ from hub.alerts.kinds import CONSENT_WITHDRAWN, KINDS, civil_date, passed_on
 from hub.alerts.models import ACTIVE, FEED, PENDING, PULL, AlertDelivery, AlertSubscription
 from hub.database import bulk_insert, dialect_of
 from hub.disclosures.context import Context, Requester
-from hub.kit.ids import new_uuids
+from hub.kit.ids import new_random_uuids
 from hub.organisations.models import Organisation
 from hub.vault import KeySet, subject_ref
 from schemas.catalogue import Catalogue
@@ -207,7 +207,7 @@ def _judge_all(
 ) -> list[_Grant]:
     grants: list[_Grant] = []
     pairs = [(e, s) for e in events for s in subscribers.get(e.type, [])]
-    for (event, subscriber), delivery_id in zip(pairs, new_uuids(len(pairs)), strict=True):
+    for (event, subscriber), delivery_id in zip(pairs, new_random_uuids(len(pairs)), strict=True):
         why = audience.relation(
             judge.catalogue,
             people,

@@ -19,7 +19,8 @@ def new_token_id(prefix: str, nbytes: int = 16) -> str:
     return f"{prefix}_{secrets.token_urlsafe(nbytes)}"
 
 
-# Version and variant bits of RFC 9562 §5.7, applied to every id's bytes at once.
+# Version and variant bits of RFC 9562 §5.4 and §5.7, applied to every id's bytes at once.
+_VERSION_4 = bytes((b & 0x0F) | 0x40 for b in range(256))
 _VERSION_7 = bytes((b & 0x0F) | 0x70 for b in range(256))
 _VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))
 
@@ -33,10 +34,12 @@ def new_uuids(count: int) -> list[uuid.UUID]:
     insert on a random leaf of the key's index, and after every checkpoint each of those pages
     is written whole to the WAL once more; ids that rise with time append at the index's right
     edge. PostgreSQL's CPU per ingested row fell by about a quarter (benchmarks/RESULTS.md,
-    issue 3). The time is that of the write, which the rows carry anyway (`created_at`,
-    `recorded_at`); these ids stay inside the hub (callers see per-organisation pseudonyms,
-    DESIGN.md). The ids of one call share their millisecond and are random within it: the
-    RFC's monotonic counter is not needed, since a call's ids are written together.
+    issue 3). The time they carry is that of the write, which the rows hold anyway
+    (`created_at`, `recorded_at`), and they stay inside the hub: callers see per-organisation
+    pseudonyms (DESIGN.md). Ids that an organisation sees use `new_random_uuids`, so two
+    organisations cannot line theirs up by the millisecond. The ids of one call share their
+    millisecond and are random within it: the RFC's monotonic counter is not needed, since a
+    call's ids are written together.
 
     One `os.urandom` per id would be a system call each, which costs more than the rest of
     minting them. The ids are asyncpg's C implementation of `uuid.UUID` (a subclass, so every
@@ -46,6 +49,16 @@ def new_uuids(count: int) -> list[uuid.UUID]:
     stamp = (time.time_ns() // 1_000_000).to_bytes(6, "big")
     for offset, byte in enumerate(stamp):
         pool[offset::16] = bytes((byte,)) * count
-    pool[6::16] = pool[6::16].translate(_VERSION_7)
+    return _as_uuids(pool, _VERSION_7)
+
+
+def new_random_uuids(count: int) -> list[uuid.UUID]:
+    """`count` random (version 4) UUIDs, for ids minted in bulk that leave the hub: an alert
+    delivery's id is the CloudEvent `id` and the `webhook-id` its subscriber sees."""
+    return _as_uuids(bytearray(os.urandom(16 * count)), _VERSION_4)
+
+
+def _as_uuids(pool: bytearray, version: bytes) -> list[uuid.UUID]:
+    pool[6::16] = pool[6::16].translate(version)
     pool[8::16] = pool[8::16].translate(_VARIANT)
-    return [UUID(bytes(pool[i : i + 16])) for i in range(0, 16 * count, 16)]
+    return [UUID(bytes(pool[i : i + 16])) for i in range(0, len(pool), 16)]
