@@ -253,8 +253,6 @@ class Mapper:
                 reject(index, _invalid(exc))
             except _Reject as problem:
                 reject(index, problem)
-        content, content_values = self._content, self._content_values
-        sha256 = hashlib.sha256
         for index, values, rrn, person, record in records:
             raw = raws[index]
             digits = rrn.canonical()
@@ -268,7 +266,7 @@ class Mapper:
                 person.region_code,
                 person.household_id,
                 values[key_name],
-                sha256((digits + content % content_values(values)).encode()).hexdigest(),
+                self._fingerprint(digits, values),
                 record.__dict__,
             )
         return results  # type: ignore[return-value]  # every index was filled above
@@ -328,10 +326,13 @@ class Mapper:
             record = self._record(self.mapping.record, values)
         except ValidationError as exc:
             raise _invalid(exc) from None
-        # The row's canonical content: its mapped values (codes translated, dates parsed).
+        return rrn, person, record, key, self._fingerprint(rrn.canonical(), values)
+
+    def _fingerprint(self, digits: str, values: dict[str, Any]) -> str:
+        """SHA-256 of the row's canonical content: the RRN's digits, then its mapped values
+        (codes translated, dates parsed)."""
         content = self._content % self._content_values(values)
-        fingerprint = hashlib.sha256((rrn.canonical() + content).encode()).hexdigest()
-        return rrn, person, record, key, fingerprint
+        return hashlib.sha256((digits + content).encode()).hexdigest()
 
     def _checked_values(self, raw: RawRow) -> dict[str, Any]:
         if raw.fields.get("__extra__") is not None:
