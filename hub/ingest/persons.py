@@ -1,10 +1,15 @@
 """Resolving a chunk's people by RRN blind index, creating the new ones, in bulk.
 
 One SELECT finds every known person of the chunk (under every usable blind-index key); one bulk
-INSERT … ON CONFLICT DO NOTHING creates the rest (so two ingestions creating the same person
-at once both end with the one row). Only if some were created meanwhile by someone else does
-one more SELECT read back their ids. The digests, the new persons' ids and their sealed RRNs
-come ready with the chunk (hub.ingest.identities).
+insert creates the rest. Only ingestion creates persons, one file at a time: on PostgreSQL the
+file's advisory lock (hub.ingest.pipeline.LOCK) keeps any other load from creating persons
+until this one commits, so the insert is a plain COPY. Its staging table and
+INSERT … ON CONFLICT DO NOTHING cost a large file about a second (benchmarks/RESULTS.md,
+issue 3), and a person created by anyone else meanwhile would now fail the file (a unique
+violation, nothing applied) instead of being skipped. On SQLite, a single writer, the insert
+keeps ON CONFLICT DO NOTHING, which costs nothing there; if it skipped a row, one more SELECT
+reads back who is who. The digests, the new persons' ids and their sealed RRNs come ready with
+the chunk (hub.ingest.identities).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.mapper import Staged
-from hub.database import copy_rows, one_of, update_rows
+from hub.database import copy_rows, dialect_of, one_of, update_rows
 from hub.ingest.identities import People
 from hub.kit.clock import utcnow
 from hub.records.models import Person
@@ -104,14 +109,16 @@ async def resolve(
             Person.__table__,
             _COLUMNS,
             records,
-            skip_conflicts_on=("rrn_index_kid", "rrn_index"),
+            skip_conflicts_on=()
+            if dialect_of(session) == "postgresql"
+            else ("rrn_index_kid", "rrn_index"),
         )
         if inserted == len(records):
             known |= {
                 rrn: (person_id, first[rrn].household_id)
                 for (_, rrn), person_id in zip(new, ids, strict=True)
             }
-        else:  # someone else created some of them meanwhile: read back who is who
+        else:  # SQLite skipped some, created by someone else meanwhile: read back who is who
             known |= await _known(
                 session, {k: rrn for k, rrn in wanted.items() if rrn not in known}
             )
