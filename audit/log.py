@@ -68,8 +68,9 @@ def entry_row(disclosure: Disclosure) -> DisclosureEntry:
     return DisclosureEntry(**_values(disclosure))
 
 
-def as_disclosure(row: DisclosureEntry) -> Disclosure:
-    """The entry as it is stored, re-validated: what the Merkle leaf commits to."""
+def as_disclosure(row: DisclosureEntry | Row[Any]) -> Disclosure:
+    """The entry as it is stored (a mapped object or a Core row of its table), re-validated:
+    what the Merkle leaf commits to."""
     return Disclosure.model_validate(
         {
             "recorded_at": row.recorded_at,

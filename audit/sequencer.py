@@ -13,20 +13,25 @@ arrive there is a fresh signed root every few seconds (DESIGN.md, "The disclosur
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import Row, Table, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit import checkpoint, merkle, tree
 from audit.log import as_disclosure
 from audit.models import AuditCheckpoint, AuditLeaf, AuditNode, AuditPending, DisclosureEntry
-from hub.database import dialect_of
+from hub.database import copy_rows, dialect_of, one_of
 from hub.vault import KeySet
 
 LOCK = 0x6175_6469_745F_7371  # "audit_sq": the advisory-lock key of the single sequencer
 BATCH = 5000
+_ENTRIES = cast(Table, DisclosureEntry.__table__)
+_LEAVES = cast(Table, AuditLeaf.__table__)
+_NODES = cast(Table, AuditNode.__table__)
 
 
 @dataclass(frozen=True)
@@ -58,33 +63,42 @@ async def _sequence_batch(session: AsyncSession, size: int, now: dt.datetime, ce
     )
     if not pending:
         return 0
-    entries = {
-        row.id: row
-        for row in await session.scalars(
-            select(DisclosureEntry).where(DisclosureEntry.id.in_(pending))
-        )
-    }
-    leaves = [merkle.leaf_hash(as_disclosure(entries[i]).canonical()) for i in pending]
+    rows = await session.execute(select(_ENTRIES).where(one_of(session, _ENTRIES.c.id, pending)))
+    entries = {row.id: row for row in rows}
     stored = await tree.subtree_hashes(session, merkle.root_subtrees(size))
-    nodes = merkle.append_subtrees(size, leaves, stored)
-    await session.execute(
-        insert(AuditLeaf),
-        [
-            {"leaf_index": size + offset, "entry_id": entry_id, "sequenced_at": now}
-            for offset, entry_id in enumerate(pending)
-        ],
+    # Plain rows, and the hashing in a worker thread: re-validating, canonicalising and
+    # hashing a second's entries, and the tree's new nodes, is tens of milliseconds of CPU;
+    # on the event loop it held up every request of the process that ran the sequencer (the
+    # slowest 1% of verifies, benchmarks/RESULTS.md, issue 5). In a thread the loop takes
+    # its turns.
+    nodes = await asyncio.to_thread(_nodes, [entries[i] for i in pending], size, stored)
+    # Bulk rows, not the ORM's bulk INSERT: a second's leaves and nodes through the ORM were
+    # about 10 ms of the serving process's CPU per run.
+    await copy_rows(
+        session,
+        _LEAVES,
+        ("leaf_index", "entry_id", "sequenced_at"),
+        [(size + offset, entry_id, now) for offset, entry_id in enumerate(pending)],
+    )
+    await copy_rows(
+        session,
+        _NODES,
+        ("level", "position", "hash"),
+        [(*tree.node_key(subtree), digest) for subtree, digest in nodes.items()],
     )
     await session.execute(
-        insert(AuditNode),
-        [
-            {"level": level, "position": position, "hash": digest}
-            for (level, position), digest in (
-                (tree.node_key(subtree), digest) for subtree, digest in nodes.items()
-            )
-        ],
+        delete(AuditPending).where(one_of(session, AuditPending.entry_id, pending))
     )
-    await session.execute(delete(AuditPending).where(AuditPending.entry_id.in_(pending)))
     return len(pending)
+
+
+def _nodes(
+    rows: list[Row[Any]], size: int, stored: dict[merkle.Range, bytes]
+) -> dict[merkle.Range, bytes]:
+    """The nodes that appending the entries (in order) to the tree of `size` leaves adds;
+    a leaf is SHA-256(0x00 ‖ the entry's RFC 8785 form), RFC 9162."""
+    leaves = [merkle.leaf_hash(as_disclosure(row).canonical()) for row in rows]
+    return merkle.append_subtrees(size, leaves, stored)
 
 
 async def sign_checkpoint(

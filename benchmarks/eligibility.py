@@ -539,6 +539,28 @@ def _cpu_account(before: dict, after: dict, servers: list[int], database: str) -
     return cpu
 
 
+def _accepted_by(workers: list[int], port: int) -> dict[int, int]:
+    """How many established connections to `port` each worker process holds (Linux /proc:
+    the sockets in /proc/net/tcp*, matched by inode with each process's descriptors)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as rows:
+            next(rows)
+            for row in rows:
+                fields = row.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    held = {}
+    for pid in workers:
+        count = 0
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    count += os.readlink(f"/proc/{pid}/fd/{fd}") in inodes
+        held[pid] = count
+    return held
+
+
 class _RawConnection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection that sends prepared requests one at a time and reads
     responses framed by Content-Length (what both servers send)."""
@@ -623,13 +645,23 @@ async def _load(config: dict, questions: list[dict]) -> dict:
             httpx.AsyncClient(base_url=config["url"], timeout=30.0)
         )
         # The connections are opened one after another, each used once (GET /readyz) before
-        # the next: opened all at once, they all went to whichever uvicorn worker woke first
-        # (one listening socket, no balancing of keep-alive connections), and one worker
-        # served the whole load while the other idled.
+        # the next, and spread evenly over the workers, as a balancing proxy in front of them
+        # would: uvicorn's workers share one listening socket, and whichever wakes first
+        # accepts, so opened at once they all went to one worker, and even one at a time 29 of
+        # 32 did (every request on that worker then waited behind 28 others). Which worker
+        # accepted a connection is read from /proc; a connection on a worker that already has
+        # its share is set aside and closed once the spread is even.
         clients: list[Any] = []
-        for _ in range(concurrency):
+        spares: list[Any] = []
+        kept: Counter[int | None] = Counter()
+        workers = config["server_pids"][1:]
+        port = int(host.rsplit(":", 1)[1])
+        share = -(-concurrency // max(1, len(workers)))
+        held = _accepted_by(workers, port)
+        for _attempt in range(20 * concurrency):
+            if len(clients) == concurrency:
+                break
             if raw:
-                port = int(host.rsplit(":", 1)[1])
                 transport, protocol = await asyncio.get_running_loop().create_connection(
                     _RawConnection, "127.0.0.1", port
                 )
@@ -637,16 +669,34 @@ async def _load(config: dict, questions: list[dict]) -> dict:
                 status, _ = await protocol.exchange(
                     f"GET /readyz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
                 )
-                clients.append(protocol)
+                client: Any = protocol
             else:
                 client = await stack.enter_async_context(
                     httpx.AsyncClient(base_url=config["url"], limits=one, timeout=30.0)
                 )
                 status = (await client.get("/readyz")).status_code
-                clients.append(client)
             if status != 200:
                 raise SystemExit(f"GET /readyz answered {status}")
+            now_held = _accepted_by(workers, port)
+            gained = [pid for pid in workers if now_held[pid] > held[pid]]
+            held = now_held
+            owner = gained[0] if len(gained) == 1 else None  # None: could not tell
+            if owner is not None and kept[owner] >= share:
+                spares.append(client)
+            else:
+                kept[owner] += 1
+                clients.append(client)
             await asyncio.sleep(0.02)
+        if len(clients) < concurrency:  # could not spread them: use what there is, and say so
+            print("WARNING: the connections could not be spread evenly", file=sys.stderr)
+            missing = concurrency - len(clients)
+            clients += spares[:missing]
+            spares = spares[missing:]
+        for spare in spares:
+            if raw:
+                spare.transport.close()
+            else:
+                await spare.aclose()
 
         async def token() -> float:
             response = await tokens.post(

@@ -45,6 +45,11 @@ from hub.vault.ring import KeyRing
 from schemas.catalogue import load_catalogue
 
 API_VERSION = "1.0.0"
+SEQUENCER_BUSY_PAUSE = 0.1
+"""Seconds between sequencer runs while entries arrive (up to `checkpoint_interval / 2`
+while none do). A run's CPU is taken from the requests its process serves: one run a second
+held up those in flight for tens of milliseconds (the slowest 1% of verifies), ten a second
+hold each up for a few (benchmarks/RESULTS.md, issue 5)."""
 DESCRIPTION = """\
 Interagency welfare data-exchange hub: eligibility verification with minimal disclosure,
 duplicate-benefit checks, status-change alerts, case sharing under consent, and a
@@ -76,17 +81,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             advisory lock lets one work at a time. Each run is its own transaction; a failed
             run is logged by error type only (a database message may quote an entry) and the
             next one retries."""
-            pause = min(1.0, settings.checkpoint_interval / 2)
+            idle = min(1.0, settings.checkpoint_interval / 2)
             while True:
+                pause = idle
                 try:
                     async with db.transaction() as session:
-                        await sequencer.run(
+                        done = await sequencer.run(
                             session,
                             app.state.keyring.current(),
                             origin=settings.log_origin,
                             now=utcnow(),
                             interval=settings.checkpoint_interval,
                         )
+                    if done.sequenced:
+                        pause = SEQUENCER_BUSY_PAUSE
                 except Exception as exc:  # one failed run must not end the loop
                     log.warning("audit.sequencer.failed", error=type(exc).__name__)
                 await asyncio.sleep(pause)
