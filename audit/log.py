@@ -14,9 +14,11 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Executable, Insert, Row, Table, bindparam, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit.models import AuditPending, DisclosureEntry
 from hub.database import Executor, dialect_of
+from hub.kit import driver
 from hub.vault import KeySet, log_subject_ref
 from schemas.disclosure import Disclosure
 
@@ -144,6 +146,8 @@ async def record_with(
     are in the caller's transaction, and the answer is released only after it commits."""
     if dialect_of(session) == "postgresql":
         entry = {f"entry_{name}": value for name, value in _values(disclosure).items()}
+        if isinstance(session, AsyncConnection):
+            return await driver.rows(session, _riding(statement), params | entry)
         return (await session.execute(_riding(statement), params | entry)).all()
     await record(session, disclosure)
     return (await session.execute(statement, params)).all()

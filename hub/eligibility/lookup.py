@@ -16,10 +16,12 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.consents.models import ConsentRow
 from hub.consents.service import as_consent
 from hub.database import Executor
+from hub.kit import driver
 from hub.records.models import Person
 from hub.vault import KeySet, candidates
 from schemas.consent import Consent
@@ -69,7 +71,10 @@ async def applicant(
     params: dict[str, Any] = {}
     for i, pair in enumerate(pairs):
         params[f"kid_{i}"], params[f"digest_{i}"] = pair.kid, pair.digest
-    rows = (await session.execute(_statement(len(pairs)), params)).all()
+    if isinstance(session, AsyncConnection):
+        rows = await driver.rows(session, _statement(len(pairs)), params)
+    else:
+        rows = (await session.execute(_statement(len(pairs)), params)).all()
     if not rows:
         return None
     person_id = rows[0].person_id  # a blind index names one person at most
