@@ -20,8 +20,10 @@ rebuilds it. Use another --database for another --data folder: preparing drops t
 Each phase waits for an idle machine, starts its server (`hub serve --workers N`, or uvicorn
 on `floor_app` below), waits for /readyz, then runs the load generator in a separate process
 (it shares the cores with the servers and PostgreSQL): one keep-alive connection per in-flight
-request, exactly --concurrency in flight, opened one at a time so that both workers get some
-(uvicorn does not balance keep-alive connections), a warm-up, then --seconds measured. Every
+request, exactly --concurrency in flight, spread evenly over the workers as a balancing proxy
+would spread them (uvicorn's workers share one socket and do not balance keep-alive
+connections: which worker accepted each is read from /proc), a warm-up, then --seconds
+measured. Every
 latency is recorded; any response other than 200 is an error. The CPU of every process over
 the window is reported (servers, PostgreSQL, load generator, interrupts, others); a phase is
 repeated (--retries) when other processes took more than --max-other of the machine.
