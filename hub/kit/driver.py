@@ -42,8 +42,12 @@ class _Compiled(NamedTuple):
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(statement: Executable, dialect: Dialect) -> _Compiled:
+def _compiled(statement: Executable, dialect: Dialect) -> _Compiled | None:
+    """The statement ready for asyncpg; None if SQLAlchemy must render it per execution (an
+    expanding IN list or a literal rendered into the SQL), which only it can do."""
     compiled = cast(SQLCompiler, cast(ClauseElement, statement).compile(dialect=dialect))
+    if compiled.post_compile_params or compiled.literal_execute_params:
+        return None
     names = tuple(compiled.positiontup or ())
     binds = tuple(
         compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
@@ -63,10 +67,13 @@ def _in_autocommit(connection: AsyncConnection) -> bool:
 async def rows(
     connection: AsyncConnection, statement: Executable, params: dict[str, Any]
 ) -> Sequence[Any]:
-    """The rows of `statement` with `params`, each a named tuple of its columns' keys."""
-    if connection.dialect.driver != "asyncpg" or not _in_autocommit(connection):
+    """The rows of `statement` (a prebuilt one: each is compiled once and kept) with `params`,
+    each a named tuple of its columns' keys."""
+    plan = None
+    if connection.dialect.driver == "asyncpg" and _in_autocommit(connection):
+        plan = _compiled(statement, connection.dialect)
+    if plan is None:
         return (await connection.execute(statement, params)).all()
-    plan = _compiled(statement, connection.dialect)
     given = plan.fixed | params
     arguments = [
         given[name] if bind is None or given[name] is None else bind(given[name])

@@ -215,3 +215,32 @@ async def test_each_columns_type_processes_values_as_sqlalchemy_does(db: Databas
         mine, theirs = await both(connection, statement, {"given": "x", "absent": None})
     assert typed(mine) == typed(theirs) == typed([("in:x:out", "in:fixed:out", None)])
     assert mine[0]._fields == ("tagged", "fixed", "absent")
+
+
+async def test_a_statement_only_sqlalchemy_can_render_goes_through_it(
+    db: Database, keys: KeySet
+) -> None:
+    """An expanding IN list is rendered per execution by SQLAlchemy: such a statement is
+    handed to it, and gives the same rows."""
+    who = await person(db, keys)
+    facts = AttributeFact.__table__
+    assert isinstance(facts, Table)
+    async with db.transaction() as session:
+        await session.execute(
+            facts.insert().values(
+                person_id=who.id,
+                attribute="disability.registered",
+                value=True,
+                value_key="true",
+                valid_from=TODAY,
+                source_org="MOHW",
+                source_record_id=f"in-{who.id}",
+                fingerprint="0" * 64,
+            )
+        )
+    statement = select(facts.c.source_record_id).where(
+        facts.c.source_record_id.in_(bindparam("ids", expanding=True))
+    )
+    async with db.statement_engine.connect() as connection:
+        mine, theirs = await both(connection, statement, {"ids": [f"in-{who.id}", "none"]})
+    assert [tuple(r) for r in mine] == [tuple(r) for r in theirs] == [(f"in-{who.id}",)]
