@@ -161,10 +161,14 @@ async def copy_rows(
             f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"{conflict}'  # noqa: S608
         )
         return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 <rows>"
+    # The dialect's own processors, as SQLAlchemy's INSERT applies them: the generic ones
+    # left an aware datetime to sqlite3's default adapter, which wrote it with its offset,
+    # in another format than every other row's (tests/test_database_copy.py).
+    dialect = connection.dialect
     processors = [
         None
         if json_encoded and isinstance(table.c[c].type, JSON)
-        else table.c[c].type.bind_processor(connection.dialect)
+        else table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
         for c in columns
     ]
     if any(processors):

@@ -32,3 +32,28 @@ def test_stairway_down_and_up(fresh_database_url: str) -> None:
         command.upgrade(config, revision.revision)
     assert migrations.current(fresh_database_url) == migrations.heads()[0]
     migrations.check(fresh_database_url)
+
+
+def test_sqlite_times_written_with_an_offset_get_the_one_format(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0012: what sqlite3's adapter wrote (`…+00:00`, no fraction when it was zero) becomes
+    SQLAlchemy's `YYYY-MM-DD HH:MM:SS.ffffff`; values already in it stay as they are."""
+    import sqlite3
+
+    path = tmp_path / "hub.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrations.upgrade(url, "0011")
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO used_assertions (client_id, jti, expires_at) VALUES "
+            "('x', 'a', '2026-11-24 06:00:00.123456+00:00'), "
+            "('x', 'b', '2026-11-24 06:00:00+00:00'), "
+            "('x', 'c', '2026-11-24 06:00:00.500000')"
+        )
+    migrations.upgrade(url)
+    with sqlite3.connect(path) as db:
+        stored = dict(db.execute("SELECT jti, expires_at FROM used_assertions"))
+    assert stored == {
+        "a": "2026-11-24 06:00:00.123456",
+        "b": "2026-11-24 06:00:00.000000",
+        "c": "2026-11-24 06:00:00.500000",
+    }
