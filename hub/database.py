@@ -172,11 +172,11 @@ async def copy_rows(
         for c in columns
     ]
     if any(processors):
-        processors = [None if p is None else _last_one_kept(p) for p in processors]
+        kept = [None if p is None else _last_one_kept(p) for p in processors]
         records = [
             tuple(
                 value if process is None or value is None else process(value)
-                for process, value in zip(processors, record, strict=True)
+                for process, value in zip(kept, record, strict=True)
             )
             for record in records
         ]
