@@ -27,6 +27,24 @@ from tests.eligibility.test_eligibility_api import TODAY, consent, enrol, person
 SECRET = "8801011234567"
 
 
+FACTS = AttributeFact.__table__
+assert isinstance(FACTS, Table)
+
+
+def fact(person_id: Any, record_id: str, valid_from: dt.date = TODAY) -> Any:
+    """The INSERT of one reported fact about the person."""
+    return FACTS.insert().values(
+        person_id=person_id,
+        attribute="disability.registered",
+        value=True,
+        value_key="true",
+        valid_from=valid_from,
+        source_org="MOHW",
+        source_record_id=record_id,
+        fingerprint="0" * 64,
+    )
+
+
 def typed(rows: Any) -> list[list[tuple[type, Any]]]:
     return [[(type(value), value) for value in row] for row in rows]
 
@@ -54,19 +72,7 @@ async def test_the_applicant_and_the_facts_read_as_sqlalchemy_reads_them(
         withdrawn=True,
     )
     async with db.transaction() as session:
-        session.add(
-            AttributeFact(
-                person_id=who.id,
-                attribute="disability.registered",
-                value=True,
-                value_key="true",
-                valid_from=TODAY - dt.timedelta(days=3),
-                valid_to=None,
-                source_org="MOHW",
-                source_record_id=f"fact-{who.id}",
-                fingerprint="0" * 64,
-            )
-        )
+        await session.execute(fact(who.id, f"fact-{who.id}", TODAY - dt.timedelta(days=3)))
     pairs = candidates(keys, parse_rrn(who.rrn, today=TODAY))
     found = {f"kid_{i}": p.kid for i, p in enumerate(pairs)} | {
         f"digest_{i}": p.digest for i, p in enumerate(pairs)
@@ -150,8 +156,6 @@ async def test_a_connection_in_a_transaction_keeps_its_statements_in_it(
     """Outside autocommit the statement goes through SQLAlchemy, which begins the transaction
     first: a row written before it is seen, and gone after the rollback."""
     who = await person(db, keys)
-    facts = AttributeFact.__table__
-    assert isinstance(facts, Table)
     through: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -161,21 +165,10 @@ async def test_a_connection_in_a_transaction_keeps_its_statements_in_it(
     event.listen(engine, "before_cursor_execute", seen)
     try:
         async with db.engine.connect() as connection:
-            await connection.execute(
-                facts.insert().values(
-                    person_id=who.id,
-                    attribute="disability.registered",
-                    value=True,
-                    value_key="true",
-                    valid_from=TODAY,
-                    source_org="MOHW",
-                    source_record_id=f"tx-{who.id}",
-                    fingerprint="0" * 64,
-                )
-            )
+            await connection.execute(fact(who.id, f"tx-{who.id}"))
             mine = await driver.rows(
                 connection,
-                select(facts.c.source_record_id).where(facts.c.person_id == bindparam("p")),
+                select(FACTS.c.source_record_id).where(FACTS.c.person_id == bindparam("p")),
                 {"p": who.id},
             )
             await connection.rollback()
@@ -186,7 +179,7 @@ async def test_a_connection_in_a_transaction_keeps_its_statements_in_it(
     async with db.statement_engine.connect() as connection:
         after = await driver.rows(
             connection,
-            select(facts.c.source_record_id).where(facts.c.person_id == bindparam("p")),
+            select(FACTS.c.source_record_id).where(FACTS.c.person_id == bindparam("p")),
             {"p": who.id},
         )
     assert after == []
@@ -223,23 +216,10 @@ async def test_a_statement_only_sqlalchemy_can_render_goes_through_it(
     """An expanding IN list is rendered per execution by SQLAlchemy: such a statement is
     handed to it, and gives the same rows."""
     who = await person(db, keys)
-    facts = AttributeFact.__table__
-    assert isinstance(facts, Table)
     async with db.transaction() as session:
-        await session.execute(
-            facts.insert().values(
-                person_id=who.id,
-                attribute="disability.registered",
-                value=True,
-                value_key="true",
-                valid_from=TODAY,
-                source_org="MOHW",
-                source_record_id=f"in-{who.id}",
-                fingerprint="0" * 64,
-            )
-        )
-    statement = select(facts.c.source_record_id).where(
-        facts.c.source_record_id.in_(bindparam("ids", expanding=True))
+        await session.execute(fact(who.id, f"in-{who.id}"))
+    statement = select(FACTS.c.source_record_id).where(
+        FACTS.c.source_record_id.in_(bindparam("ids", expanding=True))
     )
     async with db.statement_engine.connect() as connection:
         mine, theirs = await both(connection, statement, {"ids": [f"in-{who.id}", "none"]})
