@@ -23,10 +23,10 @@ on `floor_app` below), waits for /readyz, then runs the load generator in a sepa
 request, exactly --concurrency in flight, spread evenly over the workers as a balancing proxy
 would spread them (uvicorn's workers share one socket and do not balance keep-alive
 connections: which worker accepted each is read from /proc), a warm-up, then --seconds
-measured. Every
-latency is recorded; any response other than 200 is an error. The CPU of every process over
-the window is reported (servers, PostgreSQL, load generator, interrupts, others); a phase is
-repeated (--retries) when other processes took more than --max-other of the machine.
+measured. Every latency is recorded; any response other than 200 is an error. The CPU of
+every process over the window is reported (servers, PostgreSQL, load generator, interrupts,
+others); a phase is repeated (--retries) when other processes took more than --max-other of
+the machine.
 
 The load generator shares the two cores with the servers and PostgreSQL, so it must cost
 little: by default it is a minimal keep-alive HTTP/1.1 client on asyncio protocols (about
@@ -695,11 +695,9 @@ async def _load(config: dict, questions: list[dict]) -> dict:
             missing = concurrency - len(clients)
             clients += spares[:missing]
             spares = spares[missing:]
-        for spare in spares:
+        for spare in spares:  # an httpx client is closed by the exit stack, at the end
             if raw:
                 spare.transport.close()
-            else:
-                await spare.aclose()
 
         async def token() -> float:
             response = await tokens.post(
