@@ -7,15 +7,17 @@ the request (see `hub.api.deps.session`) or the CLI job commits.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import JSON, Table, any_, bindparam, event, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -147,20 +149,21 @@ async def copy_rows(
                 tuple(_json_text(v) if i in as_json else v for i, v in enumerate(record))
                 for record in records
             ]
-        if not conflict:
-            await raw.copy_records_to_table(table.name, records=records, columns=columns)
-            return len(records)
-        staging = f"staging_{table.name}"
-        await raw.execute(
-            f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
-            f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DROP'
-        )
-        await raw.execute(f'TRUNCATE "{staging}"')
-        await raw.copy_records_to_table(staging, records=records, columns=columns)
-        status = await raw.execute(
-            f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"{conflict}'  # noqa: S608
-        )
-        return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 <rows>"
+        with _as_sqlalchemy_errors(f'COPY "{table.name}"'):
+            if not conflict:
+                await raw.copy_records_to_table(table.name, records=records, columns=columns)
+                return len(records)
+            staging = f"staging_{table.name}"
+            await raw.execute(
+                f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
+                f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DROP'
+            )
+            await raw.execute(f'TRUNCATE "{staging}"')
+            await raw.copy_records_to_table(staging, records=records, columns=columns)
+            status = await raw.execute(
+                f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"{conflict}'  # noqa: S608
+            )
+            return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 <rows>"
     # The dialect's own processors, as SQLAlchemy's INSERT applies them: the generic ones
     # left an aware datetime to sqlite3's default adapter, which wrote it with its offset,
     # in another format than every other row's (tests/test_database_copy.py).
@@ -183,8 +186,23 @@ async def copy_rows(
     marks = ", ".join("?" for _ in columns)
     # Identifiers come from the table's own metadata, values go as parameters.
     insert = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}){conflict}'  # noqa: S608
-    cursor = await raw.executemany(insert, records)
+    with _as_sqlalchemy_errors(insert):
+        cursor = await raw.executemany(insert, records)
     return int(cursor.rowcount)
+
+
+@contextmanager
+def _as_sqlalchemy_errors(statement: str) -> Iterator[None]:
+    """The driver's errors as SQLAlchemy raises them for its own statements (a broken
+    constraint as `IntegrityError`), never with the rows' values: callers catch one kind."""
+    try:
+        yield
+    except (asyncpg.PostgresError, sqlite3.Error) as exc:
+        integrity = isinstance(
+            exc, (asyncpg.IntegrityConstraintViolationError, sqlite3.IntegrityError)
+        )
+        kind = IntegrityError if integrity else DBAPIError
+        raise kind(statement, None, exc, hide_parameters=True) from exc
 
 
 def _last_one_kept(process: Callable[[Any], Any]) -> Callable[[Any], Any]:

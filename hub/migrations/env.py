@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from hub.database import create_engine, is_sqlite
 from hub.kit.base import UTCDateTime
 from hub.models import Base
+from hub.records.models import PERSONS_CHECKED_PER_STATEMENT
 from hub.settings import Settings
 
 config = context.config
@@ -29,6 +30,14 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+def _on_postgresql_only_as_triggers(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Leave out of the comparison the foreign keys PostgreSQL enforces per statement
+    (hub.records.models.PERSONS_CHECKED_PER_STATEMENT); SQLite has them as constraints."""
+    return not (type_ == "foreign_key_constraint" and name in PERSONS_CHECKED_PER_STATEMENT)
+
+
 def _configure(connection: Connection | None = None, url: str | None = None) -> None:
     sqlite = is_sqlite(url or _url())
     context.configure(
@@ -38,6 +47,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         render_as_batch=sqlite,
         compare_type=True,
         render_item=_render_item,
+        include_object=None if sqlite else _on_postgresql_only_as_triggers,
         literal_binds=connection is None,
     )
 

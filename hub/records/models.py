@@ -5,7 +5,12 @@ to persons, but not to organisations, programmes or ingest batches. Those are
 reference rows nothing ever deletes, and a per-row foreign-key trigger locks the same few of
 them for every row loaded (measured: about a third of the load's database time,
 benchmarks/RESULTS.md). Ingestion checks them once per file instead
-(hub.ingest.pipeline.Ingestion._check_references).
+(hub.ingest.pipeline.Ingestion._check_programmes).
+
+On PostgreSQL the two largest, enrolments and attribute facts, check their persons per
+statement instead of per row (PERSONS_CHECKED_PER_STATEMENT, migration 0013): the per-row key
+locked each person once per row it was named in, about a fifth of a load's database time. The
+models still declare those keys, which SQLite keeps.
 
 A person's RRN is stored only AES-256-GCM encrypted (`rrn_sealed`, key id `rrn_kid`) and is
 found through a keyed HMAC blind index (`rrn_index`, key id `rrn_index_kid`): 개인정보 보호법
@@ -33,6 +38,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hub.kit.base import Base
 from hub.kit.clock import utcnow
 from hub.kit.ids import new_uuid
+
+
+PERSONS_CHECKED_PER_STATEMENT = frozenset(
+    {"fk_enrolments_person_id_persons", "fk_attribute_facts_person_id_persons"}
+)
+"""Foreign keys that PostgreSQL enforces by statement triggers, not as constraints (0013)."""
 
 
 class Person(Base):
