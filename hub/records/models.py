@@ -39,7 +39,6 @@ from hub.kit.base import Base
 from hub.kit.clock import utcnow
 from hub.kit.ids import new_uuid
 
-
 PERSONS_CHECKED_PER_STATEMENT = frozenset(
     {"fk_enrolments_person_id_persons", "fk_attribute_facts_person_id_persons"}
 )
