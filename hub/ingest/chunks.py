@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from connectors.mapper import Mapper, Rejection, Staged
 from connectors.readers.base import RawRow
@@ -32,3 +32,26 @@ def next_chunk(
     if not items:
         return None
     return Chunk(items, identify(sealer, [i for i in items if isinstance(i, Staged)]))
+
+
+Packed = tuple[list["tuple[Any, ...] | Rejection"], People, int | None]
+"""A chunk as it crosses the pipe from the mapping process: its accepted rows as plain tuples."""
+_new_tuple = tuple.__new__
+
+
+def pack(chunk: Chunk) -> Packed:
+    """`chunk` with its accepted rows as plain tuples. Pickle builds a named tuple through a
+    Python call each way (`__getnewargs__`, `__new__`); a plain tuple it copies in C, which
+    halves the time to send a chunk and spares the writer a third of the time to receive it
+    (benchmarks/RESULTS.md, issue 3)."""
+    items = [tuple(item) if type(item) is Staged else item for item in chunk.items]
+    return items, chunk.people, chunk.position
+
+
+def unpack(packed: Packed) -> Chunk:
+    items, people, position = packed
+    return Chunk(
+        [_new_tuple(Staged, item) if type(item) is tuple else item for item in items],
+        people,
+        position,
+    )

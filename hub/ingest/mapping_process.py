@@ -34,7 +34,7 @@ from connectors.mapper import Mapper
 from connectors.mapping import Mapping
 from connectors.readers import read
 from connectors.readers.base import FileStructureError
-from hub.ingest.chunks import Chunk, next_chunk
+from hub.ingest.chunks import Chunk, next_chunk, pack, unpack
 from hub.kit.allocation import YOUNG_THRESHOLD
 from hub.vault import RrnSealer
 from schemas.catalogue import load_catalogue
@@ -62,7 +62,7 @@ def _child(
         with open(path, "rb") as stream:
             rows = read(stream, mapping.format, required=mapping.required_columns)
             while chunk := next_chunk(rows, mapper, sealer, chunk_rows):
-                out.send(("chunk", chunk._replace(position=stream.tell())))
+                out.send(("chunk", pack(chunk._replace(position=stream.tell()))))
         out.send(("done", None))
     except FileStructureError as exc:
         out.send(("structure", (exc.message, exc.location)))
@@ -143,8 +143,9 @@ def _context() -> Any:
 def _receive(received: Any, child: Any) -> tuple[str, Any]:
     """The next message; a child that ended without saying so is reported as a crash."""
     try:
-        message: tuple[str, Any] = received.recv()
-        return message
+        kind, payload = received.recv()
+        # Rebuilt here, in the worker thread that unpickled it, off the event loop.
+        return (kind, unpack(payload) if kind == "chunk" else payload)
     except (EOFError, OSError):  # ended between messages, or halfway through one
         child.join(timeout=10)
         return ("crash", f"exit code {child.exitcode}")

@@ -4,8 +4,11 @@ progress callback learns the bytes read."""
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 from pathlib import Path
@@ -14,15 +17,19 @@ import pytest
 from sqlalchemy import func, select
 
 import hub.models  # noqa: F401 (every table registered)
+from connectors.mapper import Mapper, Rejection, Staged
+from connectors.readers import read
 from connectors.registry import load_mappings
 from hub.catalogue import service as catalogue_service
 from hub.database import Database
 from hub.ingest import mapping_process
+from hub.ingest.chunks import next_chunk, pack, unpack
 from hub.ingest.models import IngestRejection
 from hub.ingest.service import ingest_file
 from hub.kit.errors import InvalidInput
 from hub.records.models import Enrolment
-from hub.vault import KeySet
+from hub.records.repository import COLUMN, TABLE
+from hub.vault import KeySet, RrnSealer
 from schemas.catalogue import load_catalogue
 from tests.factories import new_rrn
 from tests.ingest.conftest import csv_file
@@ -167,3 +174,22 @@ async def test_a_writer_that_fails_halfway_stops_the_mapping_process(
             assert await session.scalar(select(func.count()).select_from(Enrolment)) == 0
     finally:
         await db.dispose()
+
+
+def test_a_chunk_crosses_the_pipe_unchanged(keys_file: Path, mappings_dir: Path) -> None:
+    """What the writer receives is the chunk the child made: the same rows, as `Staged`, and
+    the same rejections, through a real pickle round trip (`chunks.pack`/`unpack`)."""
+    catalogue = load_catalogue()
+    mapping = load_mappings(catalogue, [mappings_dir])["test-welfare"]
+    mapper = Mapper(mapping, catalogue, "MOHW", now=dt.datetime(2026, 11, 24, tzinfo=dt.UTC))
+    sealer = RrnSealer.of(KeySet.load(keys_file), table=TABLE, column=COLUMN)
+    rows = read(io.BytesIO(csv_file(*_rows("W", 3000))), mapping.format)
+    chunk = next_chunk(rows, mapper, sealer, 3000)
+    assert chunk is not None
+    sent = pickle.dumps(pack(chunk), protocol=pickle.HIGHEST_PROTOCOL)
+    received = unpack(pickle.loads(sent))  # noqa: S301 (the bytes were made here)
+    assert received.items == chunk.items
+    assert [type(i) for i in received.items] == [type(i) for i in chunk.items]
+    assert {type(i) for i in received.items} == {Staged, Rejection}
+    assert received.people.rrns == chunk.people.rrns
+    assert received.people.ids == chunk.people.ids
