@@ -107,6 +107,28 @@ def test_csv_wrong_encoding_names_the_line() -> None:
     assert (error.message, error.location) == ("not valid utf-8 text", "line 4")
 
 
+def test_csv_wrong_encoding_deep_in_a_file_names_its_line() -> None:
+    """Lines are decoded in batches (csv.LINES_AT_ONCE); the one that fails is still named."""
+    lines = [f"{NAME}{i},{RRN}\n".encode() for i in range(1, 1000)]
+    lines[699] = f"{NAME},{RRN}\n".encode("cp949")  # line 701, after the header
+    error = refusal(b"name,rrn\n" + b"".join(lines), CSV)
+    assert (error.message, error.location) == ("not valid utf-8 text", "line 701")
+    truncated = (b"name,rrn\n" + b"".join(lines[:600]) + NAME.encode())[:-1]
+    error = refusal(truncated, CSV)  # ends inside a character, after 601 whole lines
+    assert (error.message, error.location) == ("not valid utf-8 text", "line 602")
+
+
+@pytest.mark.parametrize("encoding", ["cp949", "utf-16", "utf-8-sig"])
+def test_csv_batches_of_lines_read_as_the_whole_text(encoding: str) -> None:
+    """Many lines in an encoding whose bytes split cleanly at b"\\n" and one whose don't."""
+    text = "성명,번호\r\n" + "".join(f'{NAME}{i},"{i}\n{NAME}"\r\n' for i in range(2000))
+    read_rows = rows(text.encode(encoding), CsvFormat(kind="csv", encoding=encoding))
+    assert [r.fields for r in read_rows] == [
+        {"성명": f"{NAME}{i}", "번호": f"{i}\n{NAME}"} for i in range(2000)
+    ]
+    assert read_rows[-1].location == f"line {2 + 2 * 1999}"
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
