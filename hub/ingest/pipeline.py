@@ -34,6 +34,7 @@ from hub.ingest.mapping_process import MIN_BYTES, mapped_chunks
 from hub.ingest.models import IngestRejection
 from hub.ingest.records import Outcome, write_enrolments, write_events, write_facts
 from hub.ingest.statistics import Growth
+from hub.ingest.written import WrittenKeys
 from hub.kit.allocation import bulk_allocation
 from hub.kit.errors import ServiceUnavailable
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
@@ -50,11 +51,12 @@ it scans the rule's programmes either way), so the rules run every fifty chunks 
 of the file: still in the file's transaction, so a finding commits with the enrolment that
 causes it (benchmarks/RESULTS.md, issues 3 and 6). The ids waiting are held in memory, about
 15 MB at this size."""
-RECORD_TABLES = {
-    RecordKind.ENROLMENT: Enrolment.__tablename__,
-    RecordKind.ATTRIBUTE: AttributeFact.__tablename__,
-    RecordKind.STATUS_EVENT: StatusEvent.__tablename__,
+RECORD_MODELS: dict[RecordKind, type[Enrolment | AttributeFact | StatusEvent]] = {
+    RecordKind.ENROLMENT: Enrolment,
+    RecordKind.ATTRIBUTE: AttributeFact,
+    RecordKind.STATUS_EVENT: StatusEvent,
 }
+RECORD_TABLES = {kind: model.__tablename__ for kind, model in RECORD_MODELS.items()}
 KEPT_REJECTIONS = 100
 """How many rejections a report carries inline; all of them are stored with the batch."""
 
@@ -112,6 +114,8 @@ class Ingestion:
     growth: Growth = field(default_factory=lambda: Growth({}), init=False)
     """What the planner's statistics describe, kept up to date (hub.ingest.statistics); set
     when a run starts."""
+    written: WrittenKeys | None = field(default=None, init=False)
+    """On the source's first load, the keys the file has written (hub.ingest.written)."""
 
     async def run(
         self,
@@ -143,6 +147,7 @@ class Ingestion:
             await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
         tables = (Person.__tablename__, RECORD_TABLES[self.mapping.record])
         self.growth = await Growth.of(self.session, tables)
+        self.written = await self._first_load_keys()
         sealer = RrnSealer.of(self.keyset, table=PERSON_TABLE, column=RRN_COLUMN)
         if path is not None and path.stat().st_size >= process_from_bytes:  # noqa: ASYNC240
             chunks = mapped_chunks(
@@ -167,6 +172,18 @@ class Ingestion:
         await announce.publish_found_by(self.session, self.found_by, now=self.now)
         await self._check_programmes(counts.programmes)
         return counts
+
+    async def _first_load_keys(self) -> WrittenKeys | None:
+        """A filter of the keys this file writes, if the source has no records of this kind
+        stored yet: read after the advisory lock (PostgreSQL), so no other file of the source
+        can add any before this one commits. On SQLite a concurrent file of the same source
+        could; its records then collide with this file's on their unique key, which fails
+        this file whole rather than storing a repeat."""
+        model = RECORD_MODELS[self.mapping.record]
+        stored = await self.session.scalar(
+            select(model.id).where(model.source_org == self.organisation).limit(1)
+        )
+        return WrittenKeys() if stored is None else None
 
     async def _threaded_chunks(
         self, stream: BinaryIO, sealer: RrnSealer
@@ -242,6 +259,7 @@ class Ingestion:
                 "batch_id": self.batch_id,
                 "now": self.now,
                 "outcome": outcome,
+                "written": self.written,
             }
             if self.mapping.record is RecordKind.ENROLMENT:
                 written = await clock.timed(

@@ -25,6 +25,7 @@ from hub.alerts.intake import as_new_event, case_change, civil_change
 from hub.alerts.outbox import publish
 from hub.cases import consequences
 from hub.database import bulk_insert, copy_rows, one_of, update_rows
+from hub.ingest.written import WrittenKeys
 from hub.kit.ids import new_uuids
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
 from hub.vault import KeySet
@@ -61,10 +62,24 @@ class Plan:
 
 
 async def stored_versions(
-    session: AsyncSession, model: Any, key: Any, organisation: str, rows: Sequence[Staged]
+    session: AsyncSession,
+    model: Any,
+    key: Any,
+    organisation: str,
+    rows: Sequence[Staged],
+    written: WrittenKeys | None = None,
 ) -> dict[str, Stored]:
-    """What the store holds for the chunk's keys: id, fingerprint and last batch per key."""
+    """What the store holds for the chunk's keys: id, fingerprint and last batch per key.
+
+    With `written` (the source had nothing stored when its file began), only the keys the
+    file may have written in earlier chunks are looked up, and the chunk's keys are added to
+    it: the caller writes them next (hub.ingest.written)."""
     keys = list({row.key for row in rows})
+    if written is not None:
+        keys, chunk = written.maybe(keys), keys
+        written.add(chunk)
+        if not keys:
+            return {}
     result = await session.execute(
         select(key, model.id, model.fingerprint, model.batch_id).where(
             model.source_org == organisation, one_of(session, key, keys)
@@ -159,11 +174,12 @@ async def write_enrolments(
     batch_id: uuid.UUID,
     now: dt.datetime,
     outcome: Outcome,
+    written: WrittenKeys | None = None,
 ) -> dict[uuid.UUID, str]:
     """Write the chunk's enrolments; the programme of each one inserted or changed, by id
     (what the duplicate rules must look at again, hub.duplicates.ingested)."""
     stored = await stored_versions(
-        session, Enrolment, Enrolment.source_record_id, organisation, rows
+        session, Enrolment, Enrolment.source_record_id, organisation, rows, written
     )
     plan = classify(rows, stored, batch_id, outcome)
     ids = new_uuids(len(plan.inserts))
@@ -174,7 +190,7 @@ async def write_enrolments(
     await copy_rows(
         session, Enrolment.__table__, ("id", "created_at", *_ENROLMENT_COLUMNS), inserts
     )
-    written = {
+    examine = {
         enrolment_id: row.record["programme"]
         for row, enrolment_id in zip(plan.inserts, ids, strict=True)
     }
@@ -193,8 +209,8 @@ async def write_enrolments(
         await session.execute(update(Enrolment), updates)
         changed = {row["id"]: row["programme_code"] for row in updates}
         outcome.changed_enrolments.update(changed)
-        written.update(changed)
-    return written
+        examine.update(changed)
+    return examine
 
 
 # -- attribute facts reported by a source -------------------------------------------------------
@@ -244,10 +260,11 @@ async def write_facts(
     batch_id: uuid.UUID,
     now: dt.datetime,
     outcome: Outcome,
+    written: WrittenKeys | None = None,
 ) -> None:
     # One row states one attribute: a changed attribute is a changed fingerprint (an update).
     stored = await stored_versions(
-        session, AttributeFact, AttributeFact.source_record_id, organisation, rows
+        session, AttributeFact, AttributeFact.source_record_id, organisation, rows, written
     )
     plan = classify(rows, stored, batch_id, outcome)
     inserts = [
@@ -289,6 +306,7 @@ async def write_events(
     batch_id: uuid.UUID,
     now: dt.datetime,
     outcome: Outcome,
+    written: WrittenKeys | None = None,
     catalogue: Catalogue | None = None,
     keyset: KeySet | None = None,
 ) -> None:
@@ -298,7 +316,7 @@ async def write_events(
     without them an alerts worker fans them out after the file commits. A corrected event (same
     id, other content) updates the record but is not sent again."""
     stored = await stored_versions(
-        session, StatusEvent, StatusEvent.source_event_id, organisation, rows
+        session, StatusEvent, StatusEvent.source_event_id, organisation, rows, written
     )
     plan = classify(rows, stored, batch_id, outcome)
     events: list[tuple[uuid.UUID | None, uuid.UUID, Staged]] = [
