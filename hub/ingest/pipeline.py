@@ -174,11 +174,18 @@ class Ingestion:
         return counts
 
     async def _first_load_keys(self) -> WrittenKeys | None:
-        """A filter of the keys this file writes, if the source has no records of this kind
-        stored yet: read after the advisory lock (PostgreSQL), so no other file of the source
-        can add any before this one commits. On SQLite a concurrent file of the same source
-        could; its records then collide with this file's on their unique key, which fails
-        this file whole rather than storing a repeat."""
+        """On SQLite, a filter of the keys this file writes, if the source has no records of
+        this kind stored yet. A concurrent file of the same source could still add some
+        before this one commits; its records then collide with this file's on their unique
+        key, which fails this file whole rather than storing a repeat.
+
+        Not on PostgreSQL: there the statistics, taken before the file, say the new source
+        has no rows, and a lookup of the few keys the filter lets through was planned as a
+        scan of all the rows the file had written so far (nhis.csv in the whole set: 92
+        lookups of 40-50 ms, growing with the file; benchmarks/RESULTS.md, issue 3). The
+        lookups of whole chunks are not planned so, and cost about as much as they saved."""
+        if dialect_of(self.session) != "sqlite":
+            return None
         model = RECORD_MODELS[self.mapping.record]
         stored = await self.session.scalar(
             select(model.id).where(model.source_org == self.organisation).limit(1)

@@ -1,4 +1,4 @@
-"""The record keys a file has written so far, for a source's first load.
+"""The record keys a file has written so far, for a source's first load on SQLite.
 
 Each chunk asks the store what it holds for the chunk's keys (`records.stored_versions`): a key
 stored before is unchanged, an update, or a repeat in the same file. When the source had
@@ -6,7 +6,8 @@ nothing stored as its file began, the only keys the store can hold are those thi
 earlier chunks, and for most files there are none: the lookup then finds nothing for every
 chunk, and cost about a tenth of a large first load (benchmarks/RESULTS.md, issue 3). So the
 file's keys are remembered in a bit filter, and only the keys it may have written before are
-looked up.
+looked up. (Not on PostgreSQL, whose planner mistakes such small lookups for cheap scans:
+hub.ingest.pipeline.Ingestion._first_load_keys.)
 
 The filter has one hash per key and a fixed size, so its memory is bounded whatever the file's
 size: a key not written always answers "not written" unless its bit was set by another key.

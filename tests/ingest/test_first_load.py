@@ -1,4 +1,4 @@
-"""A source's first load looks up only the keys it may have written itself
+"""A source's first load on SQLite looks up only the keys it may have written itself
 (hub.ingest.written), and judges its own repeats exactly as a later load would: the same
 content is unchanged, other content a conflicting repeat, each key stored once. A filter so
 small that every key is a "maybe" changes nothing but the number of lookups."""
@@ -86,9 +86,11 @@ async def test_a_first_load_judges_its_own_repeats(
         await catalogue_service.sync_if_changed(db, load_catalogue())
         first = (await _load(db, keys_file, mappings_dir, path)).batch
         assert (first.inserted, first.unchanged, first.rejected) == (998, 1, 1)
-        # Only the chunk holding the repeats was looked up, unless every key was a "maybe"
-        # (then every chunk after the first, which has no earlier keys to find).
-        assert len(lookups) == (4 if bits == 8 else 1)
+        # On SQLite only the chunk holding the repeats was looked up, unless every key was a
+        # "maybe" (then every chunk after the first, which has no earlier keys to find). On
+        # PostgreSQL every chunk is (Ingestion._first_load_keys).
+        sqlite = fresh_database_url.startswith("sqlite")
+        assert len(lookups) == ((4 if bits == 8 else 1) if sqlite else 5)
         lookups.clear()
         again = (await _load(db, keys_file, mappings_dir, later)).batch
         assert (again.inserted, again.updated, again.unchanged) == (0, 0, 400)
