@@ -11,7 +11,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from connectors.registry import load_mappings
+from hub.database import Database
+from hub.ingest.service import ingest_file
 from hub.main import create_app
+from hub.vault import KeySet
+from schemas.catalogue import load_catalogue
 from tests.conftest import make_settings
 from tests.factories import asgi_client
 
@@ -62,6 +67,25 @@ HEADER = "주민등록번호,성명,시군구코드,가구번호,급여ID,사업
 
 def csv_file(*rows: str, header: str = HEADER) -> bytes:
     return ("\r\n".join([header, *rows]) + "\r\n").encode("cp949")
+
+
+async def ingest_test_file(  # type: ignore[no-untyped-def]
+    db: Database, keys: Path, path: Path, mappings_dir: Path, **options
+):
+    """`path` as `hub ingest` loads it (a file from 1 MB maps in a child process), as MOHW's
+    test-welfare source."""
+    catalogue = load_catalogue()
+    with path.open("rb") as stream:
+        return await ingest_file(
+            db,
+            keyset=KeySet.load(keys),
+            catalogue=catalogue,
+            mapping=load_mappings(catalogue, [mappings_dir])["test-welfare"],
+            organisation="MOHW",
+            stream=stream,
+            path=path,
+            **options,
+        )
 
 
 @pytest.fixture(scope="session")

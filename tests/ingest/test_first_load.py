@@ -12,17 +12,14 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
-from connectors.registry import load_mappings
 from hub.catalogue import service as catalogue_service
 from hub.database import Database
 from hub.ingest import pipeline, written
-from hub.ingest.service import ingest_file
 from hub.ingest.written import WrittenKeys
 from hub.records.models import Enrolment
-from hub.vault import KeySet
 from schemas.catalogue import load_catalogue
 from tests.factories import new_rrn
-from tests.ingest.conftest import csv_file
+from tests.ingest.conftest import csv_file, ingest_test_file
 
 
 def test_every_key_written_is_a_maybe_and_few_others_are() -> None:
@@ -44,19 +41,6 @@ def _rows(tag: str) -> list[str]:
     rows[899] = rows[9].replace(",20240101,", ",20240301,")  # a conflicting repeat
     rows[949] = rows[19]  # an unchanged repeat
     return rows
-
-
-async def _load(db: Database, keys_file: Path, mappings_dir: Path, path: Path) -> Any:
-    catalogue = load_catalogue()
-    with path.open("rb") as stream:
-        return await ingest_file(
-            db,
-            keyset=KeySet.load(keys_file),
-            catalogue=catalogue,
-            mapping=load_mappings(catalogue, [mappings_dir])["test-welfare"],
-            organisation="MOHW",
-            stream=stream,
-        )
 
 
 @pytest.mark.parametrize("bits", [written.BITS, 8])
@@ -84,7 +68,7 @@ async def test_a_first_load_judges_its_own_repeats(
     event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
     try:
         await catalogue_service.sync_if_changed(db, load_catalogue())
-        first = (await _load(db, keys_file, mappings_dir, path)).batch
+        first = (await ingest_test_file(db, keys_file, path, mappings_dir)).batch
         assert (first.inserted, first.unchanged, first.rejected) == (998, 1, 1)
         # On SQLite only the chunk holding the repeats was looked up, unless every key was a
         # "maybe" (then every chunk after the first, which has no earlier keys to find). On
@@ -92,7 +76,7 @@ async def test_a_first_load_judges_its_own_repeats(
         sqlite = fresh_database_url.startswith("sqlite")
         assert len(lookups) == ((4 if bits == 8 else 1) if sqlite else 5)
         lookups.clear()
-        again = (await _load(db, keys_file, mappings_dir, later)).batch
+        again = (await ingest_test_file(db, keys_file, later, mappings_dir)).batch
         assert (again.inserted, again.updated, again.unchanged) == (0, 0, 400)
         assert len(lookups) == 2  # no longer the source's first load: every chunk
         async with db.transaction() as session:

@@ -25,14 +25,13 @@ from hub.database import Database
 from hub.ingest import mapping_process
 from hub.ingest.chunks import next_chunk, pack, unpack
 from hub.ingest.models import IngestRejection
-from hub.ingest.service import ingest_file
 from hub.kit.errors import InvalidInput
 from hub.records.models import Enrolment
 from hub.records.repository import COLUMN, TABLE
 from hub.vault import KeySet, RrnSealer
 from schemas.catalogue import load_catalogue
 from tests.factories import new_rrn
-from tests.ingest.conftest import csv_file
+from tests.ingest.conftest import csv_file, ingest_test_file
 
 
 def _rows(tag: str, count: int) -> list[str]:
@@ -40,21 +39,6 @@ def _rows(tag: str, count: int) -> list[str]:
     rows[5] = f"{new_rrn()},큰파일,11350,,{tag}-5,1001,20240231,,01,"  # an impossible date
     rows[2500] = f"{new_rrn()},큰파일,11350,,{tag}-2500,7777,20240101,,01,"  # unknown code
     return rows
-
-
-async def _ingest(db: Database, keys: Path, path: Path, mappings_dir: Path, **options):  # type: ignore[no-untyped-def]
-    catalogue = load_catalogue()
-    with path.open("rb") as stream:
-        return await ingest_file(
-            db,
-            keyset=KeySet.load(keys),
-            catalogue=catalogue,
-            mapping=load_mappings(catalogue, [mappings_dir])["test-welfare"],
-            organisation="MOHW",
-            stream=stream,
-            path=path,
-            **options,
-        )
 
 
 async def test_child_process_and_thread_give_the_same_outcome(
@@ -68,7 +52,7 @@ async def test_child_process_and_thread_give_the_same_outcome(
             path = tmp_path / f"{tag}.csv"
             path.write_bytes(csv_file(*_rows(tag, 4500)))
             positions: list[int | None] = []
-            report = await _ingest(
+            report = await ingest_test_file(
                 db,
                 keys_file,
                 path,
@@ -104,7 +88,7 @@ async def test_a_structural_error_found_by_the_child_applies_nothing(
         path = tmp_path / "broken.csv"
         path.write_bytes(csv_file(*_rows("B", 4500)) + b"\xff\xfe,\r\n")
         with pytest.raises(InvalidInput) as raised:
-            await _ingest(db, keys_file, path, mappings_dir, process_from_bytes=0)
+            await ingest_test_file(db, keys_file, path, mappings_dir, process_from_bytes=0)
         assert raised.value.errors == [{"field": "line 4502", "reason": "not valid cp949 text"}]
         async with db.transaction() as session:
             assert await session.scalar(select(func.count()).select_from(Enrolment)) == 0
@@ -135,7 +119,7 @@ async def test_a_mapping_process_killed_halfway_fails_the_file_at_once(
 
         started = time.monotonic()
         with pytest.raises(RuntimeError, match="mapping process failed"):
-            await _ingest(
+            await ingest_test_file(
                 db, keys_file, path, mappings_dir, process_from_bytes=0,
                 on_progress=kill_the_child,
             )  # fmt: skip
@@ -167,7 +151,9 @@ async def test_a_writer_that_fails_halfway_stops_the_mapping_process(
 
         started = time.monotonic()
         with pytest.raises(_Stop):
-            await _ingest(db, keys_file, path, mappings_dir, process_from_bytes=0, on_progress=fail)
+            await ingest_test_file(
+                db, keys_file, path, mappings_dir, process_from_bytes=0, on_progress=fail
+            )
         assert time.monotonic() - started < 30
         assert not _mapping_children()
         async with db.transaction() as session:
