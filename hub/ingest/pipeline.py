@@ -182,8 +182,8 @@ class Ingestion:
         Not on PostgreSQL: there the statistics, taken before the file, say the new source
         has no rows, and a lookup of the few keys the filter lets through was planned as a
         scan of all the rows the file had written so far (nhis.csv in the whole set: 92
-        lookups of 40-50 ms, growing with the file; benchmarks/RESULTS.md, issue 3). The
-        lookups of whole chunks are not planned so, and cost about as much as they saved."""
+        lookups of 40-50 ms, growing with the file; benchmarks/RESULTS.md, issue 3). Its
+        lookups of whole chunks were planned by the key, so PostgreSQL keeps them."""
         if dialect_of(self.session) != "sqlite":
             return None
         model = RECORD_MODELS[self.mapping.record]
