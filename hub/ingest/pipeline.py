@@ -30,11 +30,12 @@ from hub.duplicates.ingested import find_for_enrolments
 from hub.duplicates.revisit import revisit
 from hub.ingest import persons
 from hub.ingest.chunks import Chunk, next_chunk
+from hub.ingest.keyfilter import KeyFilter
 from hub.ingest.mapping_process import MIN_BYTES, mapped_chunks
 from hub.ingest.models import IngestRejection
-from hub.ingest.records import Outcome, write_enrolments, write_events, write_facts
+from hub.ingest.records import Load, Outcome, write_enrolments, write_events, write_facts
 from hub.ingest.statistics import Growth
-from hub.ingest.written import WrittenKeys
+from hub.ingest.unchanged import UnchangedKeys
 from hub.kit.allocation import bulk_allocation
 from hub.kit.errors import ServiceUnavailable
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
@@ -114,8 +115,9 @@ class Ingestion:
     growth: Growth = field(default_factory=lambda: Growth({}), init=False)
     """What the planner's statistics describe, kept up to date (hub.ingest.statistics); set
     when a run starts."""
-    written: WrittenKeys | None = field(default=None, init=False)
-    """On the source's first load, the keys the file has written (hub.ingest.written)."""
+    load: Load = field(init=False)
+    """What the record writers need of the file, with the keys it met so far; set when a
+    run starts."""
 
     async def run(
         self,
@@ -147,7 +149,14 @@ class Ingestion:
             await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
         tables = (Person.__tablename__, RECORD_TABLES[self.mapping.record])
         self.growth = await Growth.of(self.session, tables)
-        self.written = await self._first_load_keys()
+        self.load = Load(
+            self.session,
+            self.organisation,
+            self.batch_id,
+            self.now,
+            unchanged=UnchangedKeys(),
+            written=await self._first_load_keys(),
+        )
         sealer = RrnSealer.of(self.keyset, table=PERSON_TABLE, column=RRN_COLUMN)
         if path is not None and path.stat().st_size >= process_from_bytes:  # noqa: ASYNC240
             chunks = mapped_chunks(
@@ -169,13 +178,21 @@ class Ingestion:
                 if on_progress is not None:
                     on_progress(counts.rows, chunk.position)
         await clock.timed("duplicates", self._find_duplicates(counts))
+        await self.load.unchanged.close(self.session)
         await announce.publish_found_by(self.session, self.found_by, now=self.now)
         await self._check_programmes(counts.programmes)
         return counts
 
-    async def _first_load_keys(self) -> WrittenKeys | None:
+    async def _first_load_keys(self) -> KeyFilter | None:
         """On SQLite, a filter of the keys this file writes, if the source has no records of
-        this kind stored yet. A concurrent file of the same source could still add some
+        this kind stored yet (hub.ingest.keyfilter).
+
+        Each chunk asks the store what it holds for its keys (`records.stored_versions`).
+        When the source had nothing stored as its file began, the only keys the store can hold
+        are those the file wrote in earlier chunks, and for most files there are none: the
+        lookup then found nothing for every chunk, and cost about a tenth of a large first
+        load (benchmarks/RESULTS.md, issue 3). With the filter, a chunk looks up only the keys
+        the file may have written before. A concurrent file of the same source could still add some
         before this one commits; its records then collide with this file's on their unique
         key, which fails this file whole rather than storing a repeat.
 
@@ -190,7 +207,7 @@ class Ingestion:
         stored = await self.session.scalar(
             select(model.id).where(model.source_org == self.organisation).limit(1)
         )
-        return WrittenKeys() if stored is None else None
+        return KeyFilter() if stored is None else None
 
     async def _threaded_chunks(
         self, stream: BinaryIO, sealer: RrnSealer
@@ -261,31 +278,19 @@ class Ingestion:
                 "persons", persons.resolve(self.session, mapped, chunk.people)
             )
             self.growth.wrote(Person.__tablename__, created)
-            common = {
-                "organisation": self.organisation,
-                "batch_id": self.batch_id,
-                "now": self.now,
-                "outcome": outcome,
-                "written": self.written,
-            }
             if self.mapping.record is RecordKind.ENROLMENT:
                 written = await clock.timed(
-                    "records", write_enrolments(self.session, mapped, people, **common)
+                    "records", write_enrolments(self.load, mapped, people, outcome)
                 )
                 counts.unexamined.update(written)
                 counts.changed.update(outcome.changed_enrolments)
                 if len(counts.unexamined) >= DUPLICATE_ROWS:
                     await clock.timed("duplicates", self._find_duplicates(counts))
             elif self.mapping.record is RecordKind.ATTRIBUTE:
-                await clock.timed("records", write_facts(self.session, mapped, people, **common))
+                await clock.timed("records", write_facts(self.load, mapped, people, outcome))
             else:
                 writing = write_events(  # with what fanning alerts out in this file needs
-                    self.session,
-                    mapped,
-                    people,
-                    catalogue=self.catalogue,
-                    keyset=self.keyset,
-                    **common,
+                    self.load, mapped, people, outcome, catalogue=self.catalogue, keyset=self.keyset
                 )
                 await clock.timed("records", writing)
         if outcome.rejections:

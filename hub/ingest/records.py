@@ -25,7 +25,8 @@ from hub.alerts.intake import as_new_event, case_change, civil_change
 from hub.alerts.outbox import publish
 from hub.cases import consequences
 from hub.database import bulk_insert, copy_rows, one_of, update_rows
-from hub.ingest.written import WrittenKeys
+from hub.ingest.keyfilter import KeyFilter
+from hub.ingest.unchanged import UnchangedKeys
 from hub.kit.ids import new_uuids
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
 from hub.vault import KeySet
@@ -55,10 +56,27 @@ class Stored:
     batch_id: uuid.UUID | None
 
 
+@dataclass(frozen=True)
+class Load:
+    """One file's load, as its writers need it: where, from whom, and what it met before."""
+
+    session: AsyncSession
+    organisation: str
+    batch_id: uuid.UUID
+    now: dt.datetime
+    unchanged: UnchangedKeys
+    """The keys the file found unchanged so far (hub.ingest.unchanged)."""
+    written: KeyFilter | None = None
+    """On a source's first load on SQLite, the keys the file wrote so far
+    (Ingestion._first_load_keys)."""
+
+
 @dataclass
 class Plan:
     inserts: list[Staged] = field(default_factory=list)
     updates: list[tuple[uuid.UUID, Staged]] = field(default_factory=list)
+    unchanged: list[Staged] = field(default_factory=list)
+    """Rows that match a record an earlier batch wrote: the file must remember their keys."""
 
 
 async def stored_versions(
@@ -67,13 +85,13 @@ async def stored_versions(
     key: Any,
     organisation: str,
     rows: Sequence[Staged],
-    written: WrittenKeys | None = None,
+    written: KeyFilter | None = None,
 ) -> dict[str, Stored]:
     """What the store holds for the chunk's keys: id, fingerprint and last batch per key.
 
     With `written` (the source had nothing stored when its file began), only the keys the
     file may have written in earlier chunks are looked up, and the chunk's keys are added to
-    it: the caller writes them next (hub.ingest.written)."""
+    it: the caller writes them next (Ingestion._first_load_keys)."""
     keys = list({row.key for row in rows})
     if written is not None:
         keys, chunk = written.maybe(keys), keys
@@ -91,7 +109,8 @@ async def stored_versions(
 def classify(
     rows: Sequence[Staged], stored: dict[str, Stored], batch_id: uuid.UUID, outcome: Outcome
 ) -> Plan:
-    """Decide per row: insert, update, unchanged, or conflicting repeat."""
+    """Decide per row: insert, update, unchanged, or conflicting repeat (inserts and updates
+    are counted once `planned` has settled them)."""
     plan = Plan()
     seen: dict[str, Staged] = {}
     for row in rows:
@@ -108,10 +127,33 @@ def classify(
             plan.inserts.append(row)
         elif existing.fingerprint == row.fingerprint:
             outcome.unchanged += 1
+            if existing.batch_id != batch_id:
+                plan.unchanged.append(row)
         elif existing.batch_id == batch_id:
             outcome.reject(row, "source_record_id", CONFLICT)
         else:
             plan.updates.append((existing.id, row))
+    return plan
+
+
+async def planned(
+    load: Load, model: Any, key: Any, rows: Sequence[Staged], outcome: Outcome
+) -> Plan:
+    """The chunk's plan against what is stored and what the file met before: a change to a
+    key the file found unchanged in an earlier chunk is a conflicting repeat, as a change to
+    a key it wrote is (hub.ingest.unchanged)."""
+    session = load.session
+    stored = await stored_versions(session, model, key, load.organisation, rows, load.written)
+    plan = classify(rows, stored, load.batch_id, outcome)
+    if plan.updates:
+        first = await load.unchanged.first_rows(session, [row.key for _, row in plan.updates])
+        if first:
+            for _, row in plan.updates:
+                if row.key in first:
+                    reason = f"{CONFLICT} (first at row {first[row.key]})"
+                    outcome.reject(row, "source_record_id", reason)
+            plan.updates = [(i, row) for i, row in plan.updates if row.key not in first]
+    await load.unchanged.remember(session, plan.unchanged)
     outcome.inserted += len(plan.inserts)
     outcome.updated += len(plan.updates)
     return plan
@@ -166,22 +208,15 @@ def _enrolment_values(
 
 
 async def write_enrolments(
-    session: AsyncSession,
+    load: Load,
     rows: Sequence[Staged],
     persons: dict[str, uuid.UUID],
-    *,
-    organisation: str,
-    batch_id: uuid.UUID,
-    now: dt.datetime,
     outcome: Outcome,
-    written: WrittenKeys | None = None,
 ) -> dict[uuid.UUID, str]:
     """Write the chunk's enrolments; the programme of each one inserted or changed, by id
     (what the duplicate rules must look at again, hub.duplicates.ingested)."""
-    stored = await stored_versions(
-        session, Enrolment, Enrolment.source_record_id, organisation, rows, written
-    )
-    plan = classify(rows, stored, batch_id, outcome)
+    plan = await planned(load, Enrolment, Enrolment.source_record_id, rows, outcome)
+    session, batch_id, now = load.session, load.batch_id, load.now
     ids = new_uuids(len(plan.inserts))
     inserts = [
         (enrolment_id, now, *_enrolment_values(row, persons[row.rrn], batch_id, now))
@@ -252,21 +287,14 @@ def _fact_values(
 
 
 async def write_facts(
-    session: AsyncSession,
+    load: Load,
     rows: Sequence[Staged],
     persons: dict[str, uuid.UUID],
-    *,
-    organisation: str,
-    batch_id: uuid.UUID,
-    now: dt.datetime,
     outcome: Outcome,
-    written: WrittenKeys | None = None,
 ) -> None:
     # One row states one attribute: a changed attribute is a changed fingerprint (an update).
-    stored = await stored_versions(
-        session, AttributeFact, AttributeFact.source_record_id, organisation, rows, written
-    )
-    plan = classify(rows, stored, batch_id, outcome)
+    plan = await planned(load, AttributeFact, AttributeFact.source_record_id, rows, outcome)
+    session, batch_id, now = load.session, load.batch_id, load.now
     inserts = [
         (fact_id, *_fact_values(row, persons[row.rrn], batch_id, now))
         for row, fact_id in zip(plan.inserts, new_uuids(len(plan.inserts)), strict=True)
@@ -298,15 +326,11 @@ def _merged_by_person(changes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 async def write_events(
-    session: AsyncSession,
+    load: Load,
     rows: Sequence[Staged],
     persons: dict[str, uuid.UUID],
-    *,
-    organisation: str,
-    batch_id: uuid.UUID,
-    now: dt.datetime,
     outcome: Outcome,
-    written: WrittenKeys | None = None,
+    *,
     catalogue: Catalogue | None = None,
     keyset: KeySet | None = None,
 ) -> None:
@@ -315,10 +339,8 @@ async def write_events(
     so the change, its event and its deliveries commit with the file (hub.alerts.outbox);
     without them an alerts worker fans them out after the file commits. A corrected event (same
     id, other content) updates the record but is not sent again."""
-    stored = await stored_versions(
-        session, StatusEvent, StatusEvent.source_event_id, organisation, rows, written
-    )
-    plan = classify(rows, stored, batch_id, outcome)
+    plan = await planned(load, StatusEvent, StatusEvent.source_event_id, rows, outcome)
+    session, batch_id, now = load.session, load.batch_id, load.now
     events: list[tuple[uuid.UUID | None, uuid.UUID, Staged]] = [
         (None, persons[row.rrn], row) for row in plan.inserts
     ] + [(event_id, persons[row.rrn], row) for event_id, row in plan.updates]

@@ -1,5 +1,5 @@
 """A source's first load on SQLite looks up only the keys it may have written itself
-(hub.ingest.written), and judges its own repeats exactly as a later load would: the same
+(hub.ingest.keyfilter), and judges its own repeats exactly as a later load would: the same
 content is unchanged, other content a conflicting repeat, each key stored once. A filter so
 small that every key is a "maybe" changes nothing but the number of lookups."""
 
@@ -14,8 +14,8 @@ from sqlalchemy import event, func, select
 
 from hub.catalogue import service as catalogue_service
 from hub.database import Database
-from hub.ingest import pipeline, written
-from hub.ingest.written import WrittenKeys
+from hub.ingest import keyfilter, pipeline
+from hub.ingest.keyfilter import KeyFilter
 from hub.records.models import Enrolment
 from schemas.catalogue import load_catalogue
 from tests.factories import new_rrn
@@ -23,7 +23,7 @@ from tests.ingest.conftest import csv_file, ingest_test_file
 
 
 def test_every_key_written_is_a_maybe_and_few_others_are() -> None:
-    keys = WrittenKeys(bits=1 << 20)
+    keys = KeyFilter(bits=1 << 20)
     added = [f"K-{i}" for i in range(10_000)]
     keys.add(added)
     assert keys.maybe(added) == added
@@ -33,7 +33,7 @@ def test_every_key_written_is_a_maybe_and_few_others_are() -> None:
 
 def test_a_filter_is_a_power_of_two_bits() -> None:
     with pytest.raises(ValueError, match="power of two"):
-        WrittenKeys(bits=1000)
+        KeyFilter(bits=1000)
 
 
 def _rows(tag: str) -> list[str]:
@@ -43,7 +43,7 @@ def _rows(tag: str) -> list[str]:
     return rows
 
 
-@pytest.mark.parametrize("bits", [written.BITS, 8])
+@pytest.mark.parametrize("bits", [keyfilter.BITS, 8])
 async def test_a_first_load_judges_its_own_repeats(
     fresh_database_url: str,
     keys_file: Path,
@@ -53,7 +53,7 @@ async def test_a_first_load_judges_its_own_repeats(
     bits: int,
 ) -> None:
     monkeypatch.setattr(pipeline, "CHUNK_ROWS", 200)  # the repeats come four chunks later
-    monkeypatch.setattr(written, "BITS", bits)
+    monkeypatch.setattr(keyfilter, "BITS", bits)
     rows = _rows(uuid.uuid4().hex[:8])
     path, later = tmp_path / "first.csv", tmp_path / "later.csv"
     path.write_bytes(csv_file(*rows))

@@ -4,6 +4,7 @@ refused whole, ownership and scope enforced, and a source that exists only as a 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 
@@ -329,6 +330,18 @@ async def test_a_record_repeated_chunks_later_is_judged_against_the_first(
     assert rejection["row"] == 2400
     assert "different content" in rejection["reason"]
     assert await count(db, Enrolment, source_record_id=f"C-{tag}-9") == 1
+    # Sent again, row 10 is unchanged and writes nothing, yet row 2,400 is still a repeat of
+    # it, not a change (hub.ingest.unchanged): re-ingesting the file changes nothing.
+    again = (await upload(ingest_api, headers, "test-welfare", csv_file(*rows))).json()
+    assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 2499)
+    (rejection,) = again["rejections"]
+    assert rejection["row"] == 2400
+    assert "different content (first at row 10)" in rejection["reason"]
+    async with db.transaction() as session:
+        start = await session.scalar(
+            select(Enrolment.period_start).where(Enrolment.source_record_id == f"C-{tag}-9")
+        )
+    assert start == dt.date(2024, 1, 1)
 
 
 async def test_a_file_broken_after_many_good_rows_applies_nothing(
