@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -38,6 +38,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from hub.kit.driver import as_sqlalchemy_error
 
 Executor = AsyncSession | AsyncConnection
 """What statements run on: a session (the usual unit of work) or, for the one endpoint whose
@@ -208,16 +210,11 @@ async def copy_rows(
 
 @contextmanager
 def _as_sqlalchemy_errors(statement: str) -> Iterator[None]:
-    """The driver's errors as SQLAlchemy raises them for its own statements (a broken
-    constraint as `IntegrityError`), never with the rows' values: callers catch one kind."""
+    """The driver's errors raised as SQLAlchemy's (`hub.kit.driver.as_sqlalchemy_error`)."""
     try:
         yield
-    except (asyncpg.PostgresError, sqlite3.Error) as exc:
-        integrity = isinstance(
-            exc, (asyncpg.IntegrityConstraintViolationError, sqlite3.IntegrityError)
-        )
-        kind = IntegrityError if integrity else DBAPIError
-        raise kind(statement, None, exc, hide_parameters=True) from exc
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, sqlite3.Error) as exc:
+        raise as_sqlalchemy_error(statement, exc) from exc
 
 
 def _remembered(process: Callable[[Any], Any]) -> Callable[[Any], Any]:

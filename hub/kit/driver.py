@@ -20,14 +20,27 @@ from __future__ import annotations
 
 import collections
 import functools
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, cast
 
+import asyncpg
 from sqlalchemy import ClauseElement, Executable
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
+
+
+def as_sqlalchemy_error(statement: str, error: Exception) -> DBAPIError:
+    """A driver's error as SQLAlchemy raises it for its own statements, so callers catch one
+    kind: a broken constraint as `IntegrityError`, anything else as `DBAPIError`. Never with
+    the statement's parameters (they can be personal data; tests/test_database_errors.py)."""
+    integrity = isinstance(
+        error, (asyncpg.IntegrityConstraintViolationError, sqlite3.IntegrityError)
+    )
+    kind = IntegrityError if integrity else DBAPIError
+    return kind(statement, None, error, hide_parameters=True)
 
 
 class _Compiled(NamedTuple):
@@ -91,7 +104,7 @@ async def rows(
     try:
         records = await driver.fetch(plan.sql, *arguments)  # type: ignore[union-attr]
     except Exception as exc:
-        raise DBAPIError(plan.sql, None, exc, hide_parameters=True) from exc
+        raise as_sqlalchemy_error(plan.sql, exc) from exc
     results, row = plan.results, plan.row
     return [
         row(*(v if p is None or v is None else p(v) for p, v in zip(results, r, strict=True)))

@@ -6,11 +6,12 @@ meant to be in. On SQLite every statement goes through SQLAlchemy."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import String, Table, TypeDecorator, bindparam, event, literal, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit.log import _riding
@@ -148,6 +149,26 @@ async def test_a_failed_statement_is_sqlalchemys_error_without_its_parameters(
     shown = str(failure.value)
     assert "no_such_table" in shown  # the statement still says what failed
     assert SECRET not in shown
+
+
+async def test_a_broken_constraint_is_sqlalchemys_integrity_error(
+    db: Database, keys: KeySet
+) -> None:
+    """The one kind callers catch for a unique key already taken, as through SQLAlchemy."""
+    who = await person(db, keys)
+    # A CTE's INSERT gets no Python-side defaults: the id and time are given.
+    row = fact(who.id, f"twice-{who.id}").values(
+        id=uuid.uuid4(), recorded_at=dt.datetime.now(dt.UTC)
+    )
+    added = row.returning(FACTS.c.id).cte("added")
+    statement = select(added.c.id)
+    async with db.statement_engine.connect() as connection:
+        if connection.dialect.name != "postgresql":
+            pytest.skip("SQLite writes in no CTE; there the statement is SQLAlchemy's anyway")
+        assert len(await driver.rows(connection, statement, {})) == 1
+        with pytest.raises(IntegrityError) as failure:
+            await driver.rows(connection, statement, {})
+    assert f"twice-{who.id}" not in str(failure.value)
 
 
 async def test_a_connection_in_a_transaction_keeps_its_statements_in_it(
