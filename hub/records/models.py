@@ -96,10 +96,15 @@ class Enrolment(Base):
             "source_org",
             "id",
         ),
+        # A person's enrolments, and of those one programme's: the household rules pair each
+        # new enrolment with the household's enrolments of the rule's other programme. Keyed
+        # by person alone, the index led to every enrolment of each household member, read
+        # from the table and mostly filtered out (benchmarks/RESULTS.md, issue 3).
+        Index("ix_enrolments_person_programme", "person_id", "programme_code"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"))
     programme_code: Mapped[str] = mapped_column(String(64))
     """A catalogue programme code (checked per file, see REFERENCE_NOTE)."""
     source_org: Mapped[str] = mapped_column(String(32))
