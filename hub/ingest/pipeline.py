@@ -184,25 +184,19 @@ class Ingestion:
         return counts
 
     async def _first_load_keys(self) -> KeyFilter | None:
-        """On SQLite, a filter of the keys this file writes, if the source has no records of
-        this kind stored yet (hub.ingest.keyfilter).
+        """A filter of the keys this file writes, if the source has no records of this kind
+        stored yet (hub.ingest.keyfilter).
 
         Each chunk asks the store what it holds for its keys (`records.stored_versions`).
         When the source had nothing stored as its file began, the only keys the store can hold
         are those the file wrote in earlier chunks, and for most files there are none: the
         lookup then found nothing for every chunk, and cost about a tenth of a large first
-        load (benchmarks/RESULTS.md, issue 3). With the filter, a chunk looks up only the keys
-        the file may have written before. A concurrent file of the same source could still add some
+        load on SQLite, a twentieth on PostgreSQL (benchmarks/RESULTS.md, issue 3). With the
+        filter, a chunk looks up only the keys the file may have written before, and most
+        chunks none. On PostgreSQL no other file can add records meanwhile (the file's
+        advisory lock, `LOCK`). On SQLite a concurrent file of the same source could add some
         before this one commits; its records then collide with this file's on their unique
-        key, which fails this file whole rather than storing a repeat.
-
-        Not on PostgreSQL: there the statistics, taken before the file, say the new source
-        has no rows, and a lookup of the few keys the filter lets through was planned as a
-        scan of all the rows the file had written so far (nhis.csv in the whole set: 92
-        lookups of 40-50 ms, growing with the file; benchmarks/RESULTS.md, issue 3). Its
-        lookups of whole chunks were planned by the key, so PostgreSQL keeps them."""
-        if dialect_of(self.session) != "sqlite":
-            return None
+        key, which fails this file whole rather than storing a repeat."""
         model = RECORD_MODELS[self.mapping.record]
         stored = await self.session.scalar(
             select(model.id).where(model.source_org == self.organisation).limit(1)

@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.mapper import Rejection, Staged
 from hub.alerts.intake import as_new_event, case_change, civil_change
 from hub.alerts.outbox import publish
 from hub.cases import consequences
-from hub.database import bulk_insert, copy_rows, one_of, update_rows
+from hub.database import bulk_insert, copy_rows, dialect_of, one_of, update_rows
 from hub.ingest.keyfilter import KeyFilter
 from hub.ingest.unchanged import UnchangedKeys
 from hub.kit.ids import new_uuids
@@ -67,8 +67,7 @@ class Load:
     unchanged: UnchangedKeys
     """The keys the file found unchanged so far (hub.ingest.unchanged)."""
     written: KeyFilter | None = None
-    """On a source's first load on SQLite, the keys the file wrote so far
-    (Ingestion._first_load_keys)."""
+    """On a source's first load, the keys the file wrote so far (Ingestion._first_load_keys)."""
 
 
 @dataclass
@@ -98,9 +97,19 @@ async def stored_versions(
         written.add(chunk)
         if not keys:
             return {}
+    source: Any = organisation
+    if written is not None and dialect_of(session) == "postgresql":
+        # The planner's statistics, taken before the file, say the source has no rows, so a
+        # lookup of the few keys the filter lets through was planned as a scan of all the
+        # source's rows, by the source alone, filtering the keys: cheap for no rows, and 40 to
+        # 110 ms a chunk for the rows the file had written since (benchmarks/RESULTS.md,
+        # issue 3). As a sub-select's result the source is a value the planner cannot see,
+        # which it takes for an average source's share: only a lookup by source and key can
+        # then be cheap.
+        source = select(literal(organisation)).scalar_subquery()
     result = await session.execute(
         select(key, model.id, model.fingerprint, model.batch_id).where(
-            model.source_org == organisation, one_of(session, key, keys)
+            model.source_org == source, one_of(session, key, keys)
         )
     )
     return {k: Stored(i, f or "", b) for k, i, f, b in result.all()}
