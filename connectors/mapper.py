@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from pydantic import SecretStr, TypeAdapter, ValidationError
+from pydantic import ConfigDict, SecretStr, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from connectors.mapping import (
     INTEGER_FIELDS,
@@ -118,6 +119,27 @@ _KNOWN_PEOPLE = 4096
 _SOURCE_RECORD_ID: TypeAdapter[str] = TypeAdapter(
     PersonRecord.model_fields["source_record_id"].rebuild_annotation()
 )
+_SOURCE: TypeAdapter[str] = TypeAdapter(PersonRecord.model_fields["source"].rebuild_annotation())
+_FROM_ROW = ("source_record_id", "name", "region_code", "household_id")
+"""The fields of `PersonRecord` that a row gives; the RRN gives the birth date and sex."""
+_PersonFields: Any = TypedDict(  # type: ignore[misc]  # built from the model's own types
+    "_PersonFields",
+    {name: PersonRecord.model_fields[name].rebuild_annotation() for name in _FROM_ROW},
+)
+_PersonFields.__pydantic_config__ = ConfigDict(strict=bool(PersonRecord.model_config.get("strict")))
+_PERSON_FIELDS: TypeAdapter[dict[str, Any]] = TypeAdapter(_PersonFields)
+"""`PersonRecord`'s checks of the fields a row gives, in its field order, without building
+the model: a fifth of the cost. Each row of a file such as NHIS's is a new person."""
+
+
+class Person(NamedTuple):
+    """A row's person as `PersonRecord` validated it, for the bulk pipeline."""
+
+    name: str
+    birth_date: dt.date
+    sex: str
+    region_code: str
+    household_id: str | None
 
 
 def _invalid(exc: ValidationError, field: str = "row") -> _Reject:
@@ -197,8 +219,14 @@ class Mapper:
         self._key_name = (
             "source_event_id" if mapping.record is RecordKind.STATUS_EVENT else "source_record_id"
         )
-        self._people: dict[tuple[Any, ...], tuple[ResidentRegistrationNumber, PersonRecord]] = {}
+        self._people: dict[tuple[Any, ...], tuple[ResidentRegistrationNumber, Person]] = {}
         """Persons already validated, by the raw values they were built from (see `_person`)."""
+        self._source_problem: _Reject | None = None
+        """Why every row's person would fail `PersonRecord`'s check of the sender, if it would."""
+        try:
+            _SOURCE.validate_python(organisation)
+        except ValidationError as exc:
+            self._source_problem = _invalid(exc, "source")
 
     def map(self, raw: RawRow) -> Mapped | Rejection:
         try:
@@ -234,7 +262,7 @@ class Mapper:
             except _Reject as problem:
                 reject(index, problem)
         key_name = self._key_name
-        persons: list[tuple[int, dict[str, Any], ResidentRegistrationNumber, PersonRecord]] = []
+        persons: list[tuple[int, dict[str, Any], ResidentRegistrationNumber, Person]] = []
         for index, values in valued:
             try:
                 persons.append((index, values, *self._person(values, values[key_name])))
@@ -244,7 +272,7 @@ class Mapper:
                 reject(index, problem)
         kind = self.mapping.record
         records: list[
-            tuple[int, dict[str, Any], ResidentRegistrationNumber, PersonRecord, CanonicalRecord]
+            tuple[int, dict[str, Any], ResidentRegistrationNumber, Person, CanonicalRecord]
         ] = []
         for index, values, rrn, person in persons:
             try:
@@ -260,11 +288,7 @@ class Mapper:
                 raw.number,
                 raw.location,
                 digits,
-                person.name,
-                person.birth_date,
-                person.sex,
-                person.region_code,
-                person.household_id,
+                *person,  # name, birth date, sex, region and household, as `Staged` has them
                 values[key_name],
                 self._fingerprint(digits, values),
                 record.__dict__,
@@ -316,17 +340,26 @@ class Mapper:
         self, raw: RawRow
     ) -> tuple[ResidentRegistrationNumber, PersonRecord, CanonicalRecord, str, str]:
         """The row's RRN, person, record, key and fingerprint; `_Reject` if it cannot be
-        accepted (the steps of `stage_all`, for one row, with the person exactly the row's)."""
+        accepted (the steps of `stage_all`, for one row, with the person exactly the row's
+        and built as the model)."""
         values = self._checked_values(raw)
         key = values[self._key_name]
         try:
             rrn, person = self._person(values, key)
-            if person.source_record_id != key:
-                person = person.model_copy(update={"source_record_id": key})
-            record = self._record(self.mapping.record, values)
+            record = PersonRecord(
+                source=self.organisation,
+                source_record_id=key,
+                rrn=SecretStr(rrn.canonical()),
+                name=person.name,
+                birth_date=person.birth_date,
+                sex=person.sex,
+                region_code=person.region_code,
+                household_id=person.household_id,
+            )
+            canonical = self._record(self.mapping.record, values)
         except ValidationError as exc:
             raise _invalid(exc) from None
-        return rrn, person, record, key, self._fingerprint(rrn.canonical(), values)
+        return rrn, record, canonical, key, self._fingerprint(rrn.canonical(), values)
 
     def _fingerprint(self, digits: str, values: dict[str, Any]) -> str:
         """SHA-256 of the row's canonical content: the RRN's digits, then its mapped values
@@ -341,15 +374,15 @@ class Mapper:
 
     def _person(
         self, values: dict[str, Any], key: str
-    ) -> tuple[ResidentRegistrationNumber, PersonRecord]:
-        """The row's RRN and person. A source lists a person's records together (a 행복e음
-        export has about five rows per person), so a person already validated from the same
-        RRN, name, region and household is reused, and only the row's own key is checked: the
-        RRN parse and the model's checks are about a fifth of a row's mapping
-        (benchmarks/RESULTS.md, issue 3). The outcome is the same as validating afresh: every
-        other field of `PersonRecord` comes from those values or from the mapper. A reused
-        person carries the key of the row it was built from (`_accept` gives `map` a copy
-        with the row's own; the bulk pipeline reads only the person's own fields)."""
+    ) -> tuple[ResidentRegistrationNumber, Person]:
+        """The row's RRN and person, checked as `PersonRecord` checks them (`_PERSON_FIELDS`).
+        A source lists a person's records together (a 행복e음 export has about five rows per
+        person), so a person already checked from the same RRN, name, region and household is
+        reused, and only the row's own key is checked: the RRN parse and the checks are about
+        a fifth of a row's mapping (benchmarks/RESULTS.md, issue 3). The outcome is the same
+        as checking afresh: every other field comes from those values or from the mapper."""
+        if self._source_problem is not None:
+            raise self._source_problem
         seen = (values["rrn"], values["name"], values["region_code"], values.get("household_id"))
         known = self._people.get(seen)
         if known is not None:
@@ -362,15 +395,20 @@ class Mapper:
             rrn = parse_rrn(values["rrn"], today=self.today)
         except InvalidRRN as exc:
             raise _Reject(_label("rrn", self.mapping.fields["rrn"]), str(exc)) from None
-        person = PersonRecord(
-            source=self.organisation,
-            source_record_id=key,
-            rrn=SecretStr(rrn.canonical()),
-            name=values["name"],
-            birth_date=rrn.birth_date,
-            sex=rrn.sex,
-            region_code=values["region_code"],
-            household_id=values.get("household_id"),
+        fields = _PERSON_FIELDS.validate_python(
+            {
+                "source_record_id": key,
+                "name": values["name"],
+                "region_code": values["region_code"],
+                "household_id": values.get("household_id"),
+            }
+        )
+        person = Person(
+            fields["name"],
+            rrn.birth_date,
+            rrn.sex,
+            fields["region_code"],
+            fields["household_id"],
         )
         if len(self._people) >= _KNOWN_PEOPLE:
             self._people.clear()

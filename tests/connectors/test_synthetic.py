@@ -16,7 +16,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from connectors.mapper import Mapped, Mapper, Rejection
+from connectors.mapper import Mapped, Mapper, Rejection, Staged
 from connectors.mapping import Mapping
 from connectors.readers import read
 from connectors.registry import load_mappings
@@ -194,15 +194,53 @@ def test_a_mapper_that_remembers_persons_answers_as_a_fresh_one(run: Run) -> Non
         for raw in raws:
             fresh = Mapper(mapping, run.catalogue, entry.organisation, now=NOW)
             known = len(shared._people)
-            assert shared.map(raw) == fresh.map(raw)
+            mapped = fresh.map(raw)
+            assert shared.map(raw) == mapped
             alone.append(fresh.stage(raw))
             assert shared.stage(raw) == alone[-1]
+            assert _flat(mapped) == _flat(alone[-1])  # the model and the bulk checks agree
             remembered += len(shared._people) == known
         staged = [
             item for i in range(0, len(raws), 97) for item in chunked.stage_all(raws[i : i + 97])
         ]
         assert staged == alone, entry.file
     assert remembered > 1000  # the reuse was exercised, not only the first sight
+
+
+def _flat(outcome: Mapped | Staged | Rejection) -> tuple[object, ...]:
+    """What the store takes of an accepted row, or the rejection."""
+    if isinstance(outcome, Rejection):
+        return (outcome,)
+    if isinstance(outcome, Staged):
+        return (*outcome[2:10], outcome.record)
+    person = outcome.person
+    return (
+        outcome.rrn.canonical(),
+        person.name,
+        person.birth_date,
+        person.sex,
+        person.region_code,
+        person.household_id,
+        outcome.key,
+        outcome.fingerprint,
+        outcome.record.model_dump(),
+    )
+
+
+def test_a_sender_code_the_person_model_refuses_rejects_every_row(run: Run) -> None:
+    """`PersonRecord` checks its source; the bulk checks check the sender once, with the
+    same outcome for every row."""
+    entry = run.manifest.files[0]
+    mapping = run.mappings[entry.source]
+    mapper = Mapper(mapping, run.catalogue, "not a code", now=NOW)
+    with (run.directory / entry.file).open("rb") as stream:
+        raws = list(read(stream, mapping.format, required=mapping.required_columns))[:50]
+    staged = mapper.stage_all(raws)
+    assert staged == [mapper.map(raw) for raw in raws]
+    assert {(r.field, r.reason) for r in staged if isinstance(r, Rejection)} >= {
+        ("source", "String should match pattern '^[A-Z][A-Z0-9-]{1,31}$'")
+    }
+    assert not any(isinstance(r, Staged) for r in staged)
 
 
 def test_rrns_are_valid_and_one_per_person(run: Run) -> None:
