@@ -42,6 +42,24 @@ class KeyFilter:
             bits[j >> 3] |= 1 << (j & 7)
             bits[k >> 3] |= 1 << (k & 7)
 
+    def add_again(self, keys: Iterable[str]) -> list[str]:
+        """Add `keys`; those that may have been added before (each key's bits are read and
+        set in one pass: a first load asks this of every key it writes)."""
+        bits, mask = self._bits, self._mask
+        again = []
+        for key in keys:
+            h = hash(key)
+            step = (h >> 32) | 1
+            i, j, k = h & mask, (h + step) & mask, (h + 2 * step) & mask
+            a, b, c = i >> 3, j >> 3, k >> 3
+            x, y, z = 1 << (i & 7), 1 << (j & 7), 1 << (k & 7)
+            if bits[a] & x and bits[b] & y and bits[c] & z:
+                again.append(key)
+            bits[a] |= x
+            bits[b] |= y
+            bits[c] |= z
+        return again
+
     def maybe(self, keys: Iterable[str]) -> list[str]:
         """Those of `keys` that may have been added: every one that was, and a few others."""
         bits, mask = self._bits, self._mask

@@ -93,8 +93,7 @@ async def stored_versions(
     it: the caller writes them next (Ingestion._first_load_keys)."""
     keys = list({row.key for row in rows})
     if written is not None:
-        keys, chunk = written.maybe(keys), keys
-        written.add(chunk)
+        keys = written.add_again(keys)
         if not keys:
             return {}
     source: Any = organisation
