@@ -38,6 +38,7 @@ from hub.ingest.statistics import Growth
 from hub.ingest.unchanged import UnchangedKeys
 from hub.kit.allocation import bulk_allocation
 from hub.kit.errors import ServiceUnavailable
+from hub.kit.ids import as_bulk_uuid
 from hub.records.models import AttributeFact, Enrolment, Person, StatusEvent
 from hub.records.repository import COLUMN as RRN_COLUMN
 from hub.records.repository import TABLE as PERSON_TABLE
@@ -152,7 +153,7 @@ class Ingestion:
         self.load = Load(
             self.session,
             self.organisation,
-            self.batch_id,
+            as_bulk_uuid(self.batch_id),  # every row written carries it
             self.now,
             unchanged=UnchangedKeys(),
             written=await self._first_load_keys(),

@@ -52,6 +52,13 @@ def new_uuids(count: int) -> list[uuid.UUID]:
     return _as_uuids(pool, _VERSION_7)
 
 
+def as_bulk_uuid(value: uuid.UUID) -> uuid.UUID:
+    """The same id as the class `new_uuids` makes, for a value written into every row of a
+    bulk write (a file's batch id): the driver reads the standard class's bytes through a
+    Python property each time, about a third of a microsecond a row."""
+    return UUID(value.bytes)
+
+
 def new_random_uuids(count: int) -> list[uuid.UUID]:
     """`count` random (version 4) UUIDs, for ids minted in bulk that leave the hub: an alert
     delivery's id is the CloudEvent `id` and the `webhook-id` its subscriber sees."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from hub.kit.ids import new_random_uuids, new_uuids
+from hub.kit.ids import as_bulk_uuid, new_random_uuids, new_uuids
 
 
 def test_bulk_uuids_are_distinct_version_7() -> None:
@@ -38,3 +38,17 @@ def test_bulk_ids_that_leave_the_hub_are_random_version_4() -> None:
     assert all(i.variant == uuid.RFC_4122 for i in ids)
     assert len({i.int >> 80 for i in ids}) > 9_000  # no shared time prefix
     assert new_random_uuids(0) == []
+
+
+def test_a_bulk_copy_of_an_id_is_the_same_id() -> None:
+    given = uuid.uuid4()
+    copy = as_bulk_uuid(given)
+    assert isinstance(copy, uuid.UUID)
+    assert type(copy) is type(new_uuids(1)[0])
+    assert (copy, hash(copy), str(copy), copy.bytes) == (
+        given,
+        hash(given),
+        str(given),
+        given.bytes,
+    )
+    assert {given: 1}[copy] == 1
