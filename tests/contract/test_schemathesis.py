@@ -53,6 +53,7 @@ from hub.records.repository import NewPerson, add_person
 from hub.settings import Settings
 from hub.vault.ring import KeyRing
 from schemas.identifiers import parse_rrn
+from tests.conftest import migrated_database
 from tests.factories import Credentials, new_client, new_rrn
 
 CHECKS = [
@@ -209,20 +210,25 @@ schema.app = TARGET
 
 
 @pytest.fixture(scope="module")
-def caller(settings: Settings) -> Iterator[Caller]:
+def caller(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Caller]:
     """The real app on this backend, running in schemathesis' event loop, and a token source."""
     # Both databases: the HTTP contract is the same, but only PostgreSQL refuses some of what
     # the fuzzer sends (NUL characters in text, values past a column's type), so a 5xx that
     # SQLite would never show can only be found here. About a minute on each, on 2 cores.
     # The alerts worker would POST to whatever webhook URLs the fuzzer subscribes; delivery
     # has its own tests (tests/alerts) against a real receiver.
-    contract_settings = settings.model_copy(update={"alert_worker": False})
-    TARGET.app = create_app(contract_settings)
-    try:
-        yield Caller(TARGET, build_world(contract_settings))
-    finally:
-        asgi.shutdown_lifespans()
-        TARGET.app = None
+    # A database of its own: the session's apps run their sequencers on pytest's event loop,
+    # which stands still while these synchronous tests run. One paused inside its transaction
+    # held SQLite's write lock, and a request here then waited out the busy timeout (a 500).
+    backend = "sqlite" if settings.database.startswith("sqlite") else "postgres"
+    with migrated_database(backend, tmp_path_factory.mktemp("contract")) as url:
+        contract_settings = settings.model_copy(update={"alert_worker": False, "database_url": url})
+        TARGET.app = create_app(contract_settings)
+        try:
+            yield Caller(TARGET, build_world(contract_settings))
+        finally:
+            asgi.shutdown_lifespans()
+            TARGET.app = None
 
 
 @schema.parametrize()
