@@ -32,19 +32,11 @@ class KeyFilter:
         self._mask = bits - 1
         self._bits = bytearray(max(1, bits >> 3))
 
-    def add(self, keys: Iterable[str]) -> None:
-        bits, mask = self._bits, self._mask
-        for key in keys:
-            h = hash(key)
-            step = (h >> 32) | 1
-            i, j, k = h & mask, (h + step) & mask, (h + 2 * step) & mask
-            bits[i >> 3] |= 1 << (i & 7)
-            bits[j >> 3] |= 1 << (j & 7)
-            bits[k >> 3] |= 1 << (k & 7)
-
     def add_again(self, keys: Iterable[str]) -> list[str]:
         """Add `keys`; those that may have been added before (each key's bits are read and
-        set in one pass: a first load asks this of every key it writes)."""
+        set in one pass: a first load asks this of every key it writes). The bit arithmetic
+        is written out here and in `maybe`, not shared: a call per key would cost more than
+        the rest of the loop."""
         bits, mask = self._bits, self._mask
         again = []
         for key in keys:

@@ -53,7 +53,7 @@ class UnchangedKeys:
             self._created = True
         known = await self.first_rows(session, [row.key for row in rows])
         new = {row.key: row.row for row in rows if row.key not in known}
-        self._filter.add(new)
+        self._filter.add_again(new)
         await copy_rows(session, TABLE, ("key", "row"), list(new.items()))
 
     async def first_rows(self, session: AsyncSession, keys: Sequence[str]) -> dict[str, int]:
