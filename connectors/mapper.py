@@ -230,8 +230,7 @@ class Mapper:
         self._content_values: Callable[[dict[str, Any]], tuple[Any, ...]] = (
             getter if len(names) > 1 else lambda values: (getter(values),)
         )
-        self._plans = tuple(_FieldPlan.of(name, f) for name, f in mapping.fields.items())
-        self._steps = tuple(plan.step for plan in self._plans)
+        self._steps = tuple(_FieldPlan.of(name, f).step for name, f in mapping.fields.items())
         self._key_name = (
             "source_event_id" if mapping.record is RecordKind.STATUS_EVENT else "source_record_id"
         )
